@@ -1,0 +1,52 @@
+# The public face of the project: every target is a thin call into tools/ (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# The workspace follows TF_WORKSPACE like plain Terraform; WORKSPACE=x overrides it.
+WORKSPACE ?= $(TF_WORKSPACE)
+TARGET ?= local
+export TARGET
+
+.PHONY: help setup synth validate test test-fast test-e2e test-modules package clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt handlers/requirements.txt tools/bootstrap.sh
+	@bash tools/bootstrap.sh
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "setup: installing Python packages into $(VENV) (first run takes about a minute)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+setup: $(STAMP) ## Install everything the project needs (idempotent)
+
+synth: $(STAMP) ## Synthesize all workspaces, or WORKSPACE=x
+	@$(PY) -m tools.synth $(WORKSPACE)
+
+validate: synth ## Synthesize, then terraform init + validate every stack with the real provider
+	@$(PY) -m tools.validate $(WORKSPACE)
+
+test-modules: $(STAMP) ## fmt, validate and terraform test for every module in tf_modules/
+	@$(PY) -m tools.modules
+
+test-fast: $(STAMP) ## Unit, handler and module-contract tests (no emulator deploys)
+	@$(PY) -m pytest -m "not e2e"
+
+test-e2e: $(STAMP) ## End-to-end lifecycle tests against the local emulator (slow)
+	@$(PY) -m pytest -m e2e
+
+test: $(STAMP) ## Everything: module tests, fast tests and the end-to-end tests
+	@$(MAKE) --no-print-directory test-modules
+	@$(MAKE) --no-print-directory test-fast
+	@$(MAKE) --no-print-directory test-e2e
+
+package: $(STAMP) ## Build the shared Lambda ZIP (dist/lambda.zip)
+	@$(PY) -m tools.package
+
+clean: ## Remove build output (keeps .state/ and the venv)
+	rm -rf cdktf.out dist .cache/tmp .pytest_cache

@@ -1,0 +1,1 @@
+"""The CDKTF stacks of the trading platform: settings -> stacks -> constructs and HCL modules -> outputs."""

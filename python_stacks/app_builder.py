@@ -1,0 +1,31 @@
+"""Builds the CDKTF App for one or more workspaces; used by app.py, tools/synth.py and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from python_stacks.config import StackConfig, load_config
+
+if TYPE_CHECKING:
+    from cdktf import App
+
+
+def load_configs(workspaces: Iterable[str], env: Mapping[str, str] | None = None) -> list[StackConfig]:
+    """Validate every workspace's configuration; cheap, so errors come before the bindings load."""
+    return [load_config(workspace, env) for workspace in workspaces]
+
+
+def build_app(configs: Iterable[StackConfig], outdir: Path | str = "cdktf.out") -> App:
+    # Imported here: validating the configuration must not pay for loading cdktf and the bindings.
+    from cdktf import App
+
+    from python_stacks.data_protection_stack import DataProtectionStack
+    from python_stacks.trading_stack import TradingStack
+
+    app = App(outdir=str(outdir))
+    for config in configs:
+        DataProtectionStack(app, config)
+        TradingStack(app, config)
+    return app

@@ -1,0 +1,52 @@
+"""What one synthesis is for, read once from the environment and validated with one-line errors."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from python_stacks.naming import Naming
+from python_stacks.settings import WorkspaceSettings, settings_for
+from python_stacks.target import Target, target_for
+
+DEFAULT_DOMAIN = "trading.example.com"
+_DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+
+
+class ConfigError(ValueError):
+    """The environment does not describe a valid deployment."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    settings: WorkspaceSettings
+    naming: Naming
+    target: Target
+    domain: str
+    hosted_zone_id: str | None
+
+    @property
+    def workspace(self) -> str:
+        return self.settings.workspace
+
+    @property
+    def api_domain_name(self) -> str:
+        return f"{self.settings.api_host_label}.{self.domain}"
+
+
+def load_config(workspace: str | None, env: Mapping[str, str] | None = None) -> StackConfig:
+    """Build the configuration for ``workspace`` from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    settings = settings_for(workspace)
+    naming = Naming(env.get("ENVIRONMENT_SUFFIX") or settings.workspace)
+    target = target_for(env.get("TARGET"), env.get("LOCAL_AWS_ENDPOINT"))
+    domain = (env.get("TRADING_DOMAIN") or DEFAULT_DOMAIN).lower().rstrip(".")
+    if not _DOMAIN.match(domain):
+        raise ConfigError(f"invalid TRADING_DOMAIN {domain!r}: expected a DNS name such as example.com")
+    zone_id = env.get("TRADING_HOSTED_ZONE_ID") or None
+    if zone_id is not None and not _ZONE_ID.match(zone_id):
+        raise ConfigError(f"invalid TRADING_HOSTED_ZONE_ID {zone_id!r}: expected a Route 53 zone id like Z0123ABC")
+    return StackConfig(settings=settings, naming=naming, target=target, domain=domain, hosted_zone_id=zone_id)

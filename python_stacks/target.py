@@ -1,0 +1,85 @@
+"""Local emulator vs. real AWS: the only place where the two targets differ.
+
+``TARGET=local`` (the default) points the AWS provider at the moto server on loopback with test credentials;
+``TARGET=aws`` uses the caller's real credentials and AWS endpoints. Each emulator concession is a named flag here
+and is explained in docs/decisions/0004-local-emulator-target.md; the stack reads the flags, never the target name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+
+# Every AWS API the stack (and its modules) calls; the local target routes each one to the emulator.
+AWS_SERVICES = (
+    "acm",
+    "apigateway",
+    "cloudwatch",
+    "cloudwatchlogs",
+    "ec2",
+    "iam",
+    "kms",
+    "lambda",
+    "rds",
+    "route53",
+    "s3",
+    "secretsmanager",
+    "sts",
+)
+
+
+class InvalidTargetError(ValueError):
+    """TARGET or the local endpoint is not usable."""
+
+
+@dataclass(frozen=True)
+class EmulatorConcessions:
+    """Differences the local emulator forces on the stack. All False on real AWS."""
+
+    # moto's bucket-policy engine evaluates only StringEquals, so the deny-non-TLS statement denies every request.
+    omit_tls_only_bucket_policy: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    endpoint: str | None = None
+    concessions: EmulatorConcessions = field(default_factory=EmulatorConcessions)
+
+    @property
+    def is_local(self) -> bool:
+        return self.endpoint is not None
+
+    def provider_settings(self) -> dict[str, object]:
+        """Extra AwsProvider keyword arguments for this target."""
+        if not self.is_local:
+            return {}
+        return {
+            "access_key": "test",
+            "secret_key": "test",
+            "skip_credentials_validation": True,
+            "skip_requesting_account_id": False,
+            "skip_metadata_api_check": "true",
+            "skip_region_validation": True,
+            "s3_use_path_style": True,
+            "endpoints": [{service: self.endpoint for service in AWS_SERVICES}],
+        }
+
+
+def target_for(name: str | None, local_endpoint: str | None = None) -> Target:
+    name = (name or "local").strip()
+    if name == "aws":
+        return Target(name="aws")
+    if name == "local":
+        endpoint = local_endpoint or DEFAULT_LOCAL_ENDPOINT
+        parsed = urlparse(endpoint)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise InvalidTargetError(f"invalid LOCAL_AWS_ENDPOINT {endpoint!r}: expected http://HOST:PORT")
+        return Target(
+            name="local",
+            endpoint=endpoint.rstrip("/"),
+            concessions=EmulatorConcessions(omit_tls_only_bucket_policy=True),
+        )
+    raise InvalidTargetError(f"unknown TARGET {name!r}: valid targets are local, aws")

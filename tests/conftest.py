@@ -1,0 +1,61 @@
+"""Session-wide fixtures: synthesize each workspace once, and a moto server for tests that run real Terraform."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from python_stacks import runtime
+
+# Before any cdktf import: jsii caches and temporary folders go to the project cache.
+runtime.prepare()
+
+from tests.support.stacks import Synthesized, synthesize  # noqa: E402
+from tools.emulator import Emulator  # noqa: E402
+
+WORKSPACES = ("dev", "staging", "prod")
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """All workspaces, local target (the default), synthesized once per test session."""
+    return synthesize(WORKSPACES, tmp_path_factory.mktemp("synth-local"), {"TARGET": "local"})
+
+
+@pytest.fixture(scope="session")
+def synth_aws(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """All workspaces for the real-AWS target."""
+    return synthesize(WORKSPACES, tmp_path_factory.mktemp("synth-aws"), {"TARGET": "aws"})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """A private moto server on a free loopback port, stopped by PID at the end of the session."""
+    server = Emulator(free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def clean_env() -> dict[str, str]:
+    """The process environment without the variables that select a deployment."""
+    drop = {"TF_WORKSPACE", "ENVIRONMENT_SUFFIX", "TARGET", "LOCAL_AWS_ENDPOINT", "TRADING_DOMAIN"}
+    return {k: v for k, v in os.environ.items() if k not in drop}

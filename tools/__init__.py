@@ -1,0 +1,1 @@
+"""Project tooling: offline Terraform, packaging, the local emulator, deploy and report."""

@@ -1,0 +1,170 @@
+"""The local AWS endpoint: a moto server on loopback, started once and found again through its PID file.
+
+Usage: ``python -m tools.emulator start|stop|status|reset [--port N]`` (default port from LOCAL_AWS_ENDPOINT or
+4566). ``start`` reuses a healthy server already running on the port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from tools.tf import CACHE_DIR
+
+DEFAULT_PORT = 4566
+HOST = "127.0.0.1"
+
+# Emulator settings the stack needs (docs/decisions/0004-local-emulator-target.md).
+EMULATOR_ENV = {
+    # AWS managed policies (e.g. AmazonRDSEnhancedMonitoringRole) exist only when moto loads them.
+    "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+    # ACM certificates become ISSUED after this many seconds instead of moto's default 60.
+    "MOTO_ACM_VALIDATION_WAIT": "1",
+}
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Emulator:
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def state_dir(self) -> Path:
+        return CACHE_DIR / "emulator"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / f"moto-{self.port}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / f"moto-{self.port}.log"
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        return pid
+
+    def start(self, timeout: float = 30.0) -> bool:
+        """Start the server unless one is healthy on the port; returns True when this call started it."""
+        if self.healthy():
+            return False
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        server = Path(sys.executable).with_name("moto_server")
+        if not server.exists():
+            raise EmulatorError(f"moto_server not found beside {sys.executable}: run `make setup`")
+        env = {**os.environ, **EMULATOR_ENV}
+        with open(self.log_file, "ab") as log:
+            process = subprocess.Popen(
+                [str(server), "-H", HOST, "-p", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,  # survives the make/pytest process that started it
+            )
+        self.pid_file.write_text(f"{process.pid}\n")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise EmulatorError(f"moto server exited with {process.returncode}; see {self.log_file}")
+            if self.healthy():
+                return True
+            time.sleep(0.2)
+        self.stop()
+        raise EmulatorError(f"moto server not ready on {self.endpoint} after {timeout:.0f}s; see {self.log_file}")
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+
+def _alive(pid: int) -> bool:
+    """True while the process runs; reaps it when it is our own exited child (a zombie still answers kill 0)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def default_port() -> int:
+    endpoint = os.environ.get("LOCAL_AWS_ENDPOINT")
+    return urlparse(endpoint).port or DEFAULT_PORT if endpoint else DEFAULT_PORT
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["start", "stop", "status", "reset"])
+    parser.add_argument("--port", type=int, default=default_port())
+    args = parser.parse_args(argv)
+    emulator = Emulator(args.port)
+    try:
+        if args.command == "start":
+            started = emulator.start()
+            print(f"emulator: {'started' if started else 'reusing'} moto server at {emulator.endpoint}")
+        elif args.command == "stop":
+            print(f"emulator: {'stopped' if emulator.stop() else 'not running (no PID file)'} on port {args.port}")
+        elif args.command == "reset":
+            emulator.reset()
+            print(f"emulator: reset {emulator.endpoint}")
+        else:
+            state = "running" if emulator.healthy() else "not running"
+            print(f"emulator: {state} at {emulator.endpoint} (pid {emulator.pid()})")
+    except EmulatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,110 @@
+"""Run the real Terraform with this project's own CLI configuration.
+
+The machine image ships the ``hashicorp/aws`` provider as a local filesystem mirror and has no route to the
+Terraform registry, so every Terraform call goes through here. The mirror comes from ``TF_PROVIDER_MIRROR`` or is
+detected in a few well-known places; with no mirror, Terraform installs providers from the registry as usual
+(a workstation with internet). Nothing is written to the user's home configuration.
+
+Usage: ``python -m tools.tf -chdir=DIR init``  (any terraform arguments)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = Path(os.environ.get("TRADING_CACHE_DIR", ROOT / ".cache"))
+
+# Places where machine images conventionally keep an unpacked provider mirror (see docs/decisions).
+_MIRROR_CANDIDATES = (
+    "/opt/tf-plugins",
+    "/usr/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+)
+
+
+class TerraformSetupError(RuntimeError):
+    """Terraform cannot run as configured (binary missing, mirror path wrong)."""
+
+
+def find_mirror() -> Path | None:
+    """The provider mirror root (the folder that holds ``registry.terraform.io``), or None."""
+    explicit = os.environ.get("TF_PROVIDER_MIRROR")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not (path / "registry.terraform.io").is_dir():
+            raise TerraformSetupError(
+                f"TF_PROVIDER_MIRROR={explicit} has no registry.terraform.io folder inside it"
+            )
+        return path
+    for candidate in _MIRROR_CANDIDATES:
+        path = Path(candidate).expanduser()
+        if (path / "registry.terraform.io" / "hashicorp").is_dir():
+            return path
+    return None
+
+
+def cli_config_text(mirror: Path | None) -> str:
+    if mirror is None:
+        return "# No local provider mirror found: providers come from the registry.\n"
+    return (
+        "provider_installation {\n"
+        "  filesystem_mirror {\n"
+        f'    path    = "{mirror}"\n'
+        '    include = ["registry.terraform.io/hashicorp/*"]\n'
+        "  }\n"
+        "  direct {\n"
+        '    exclude = ["registry.terraform.io/hashicorp/*"]\n'
+        "  }\n"
+        "}\n"
+    )
+
+
+def write_cli_config() -> Path:
+    """Write (only when changed) the CLI config under the project cache and return its path."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    config = CACHE_DIR / "terraformrc"
+    text = cli_config_text(find_mirror())
+    if not config.exists() or config.read_text() != text:
+        tmp = config.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(config)
+    return config
+
+
+def terraform_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for a Terraform subprocess: our CLI config, no checkpoint calls, no prompts."""
+    env = dict(os.environ if base is None else base)
+    env["TF_CLI_CONFIG_FILE"] = str(write_cli_config())
+    env["CHECKPOINT_DISABLE"] = "1"
+    env["TF_IN_AUTOMATION"] = "1"
+    env.setdefault("TF_INPUT", "0")
+    return env
+
+
+def terraform_binary() -> str:
+    binary = os.environ.get("TERRAFORM", "terraform")
+    found = shutil.which(binary)
+    if not found:
+        raise TerraformSetupError(f"terraform not found on PATH (looked for {binary!r}); install Terraform >= 1.5")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    try:
+        binary = terraform_binary()
+        env = terraform_env()
+    except TerraformSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    os.execve(binary, [binary, *argv], env)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

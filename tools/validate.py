@@ -1,0 +1,74 @@
+"""``terraform init`` + ``validate`` every synthesized stack of the given workspaces with the real provider.
+
+Usage: ``python -m tools.validate [--outdir DIR] [WORKSPACE ...]`` (run ``tools.synth`` first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from python_stacks.app_builder import load_configs
+from python_stacks.config import StackConfig
+from python_stacks.errors import USER_ERRORS
+from python_stacks.settings import WORKSPACES
+from tools.synth import stack_ids
+from tools.tf import terraform_binary, terraform_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stack_dirs(outdir: Path, configs: list[StackConfig]) -> list[tuple[Path, str]]:
+    """(stack folder, workspace) for every stack of the configurations; fails when one was not synthesized."""
+    found = [(outdir / "stacks" / name, config.workspace) for config in configs for name in stack_ids(config)]
+    missing = [str(path) for path, _ in found if not (path / "cdk.tf.json").is_file()]
+    if missing:
+        raise SystemExit(f"error: not synthesized: {', '.join(missing)}: run `make synth`")
+    return found
+
+
+def run(args: list[str], cwd: Path, workspace: str) -> subprocess.CompletedProcess[str]:
+    env = terraform_env()
+    # validate evaluates the workspace guard too, so it runs in the stack's own workspace.
+    env["TF_WORKSPACE"] = workspace
+    return subprocess.run([terraform_binary(), *args], cwd=cwd, env=env, text=True, capture_output=True)
+
+
+def validate(target: tuple[Path, str]) -> tuple[Path, bool, str, float]:
+    stack, workspace = target
+    started = time.monotonic()
+    for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
+        result = run(args, stack, workspace)
+        if result.returncode != 0:
+            return stack, False, f"terraform {args[0]} failed:\n{result.stdout}{result.stderr}", 0.0
+    return stack, True, result.stdout.strip(), time.monotonic() - started
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workspaces", nargs="*")
+    parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
+    args = parser.parse_args(argv)
+    try:
+        configs = load_configs(args.workspaces or list(WORKSPACES))
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    stacks = stack_dirs(args.outdir, configs)
+    failed = 0
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for stack, ok, message, seconds in pool.map(validate, stacks):
+            if ok:
+                print(f"validate: {stack.name}: {message} ({seconds:.1f}s)", flush=True)
+            else:
+                failed += 1
+                print(f"validate: {stack.name}: FAILED\n{message}", file=sys.stderr, flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
