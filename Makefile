@@ -11,10 +11,11 @@ WORKSPACE ?= $(TF_WORKSPACE)
 TARGET ?= local
 export TARGET
 
-.PHONY: help setup synth validate test test-fast test-e2e test-modules package clean
+.PHONY: help setup synth validate test test-fast test-e2e test-modules package deploy destroy destroy-data outputs \
+	emulator-stop clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt handlers/requirements.txt tools/bootstrap.sh
 	@bash tools/bootstrap.sh
@@ -25,7 +26,7 @@ $(STAMP): requirements.txt requirements-dev.txt handlers/requirements.txt tools/
 
 setup: $(STAMP) ## Install everything the project needs (idempotent)
 
-synth: $(STAMP) ## Synthesize all workspaces, or WORKSPACE=x
+synth: package ## Synthesize all workspaces, or WORKSPACE=x
 	@$(PY) -m tools.synth $(WORKSPACE)
 
 validate: synth ## Synthesize, then terraform init + validate every stack with the real provider
@@ -47,6 +48,21 @@ test: $(STAMP) ## Everything: module tests, fast tests and the end-to-end tests
 
 package: $(STAMP) ## Build the shared Lambda ZIP (dist/lambda.zip)
 	@$(PY) -m tools.package
+
+deploy: package ## Deploy WORKSPACE (default dev) to TARGET (default local emulator) and print the endpoints
+	@$(PY) -m tools.deploy deploy --workspace $(or $(WORKSPACE),dev)
+
+destroy: package ## Destroy WORKSPACE (prod keeps its data-protection stack: see destroy-data)
+	@$(PY) -m tools.deploy destroy --workspace $(or $(WORKSPACE),dev)
+
+destroy-data: package ## Destroy WORKSPACE including its KMS key (prod's final snapshots become unrestorable)
+	@$(PY) -m tools.deploy destroy --with-data --workspace $(or $(WORKSPACE),dev)
+
+outputs: package ## Print the endpoints of a deployed WORKSPACE
+	@$(PY) -m tools.deploy outputs --workspace $(or $(WORKSPACE),dev)
+
+emulator-stop: $(STAMP) ## Stop the local moto server started by deploy
+	@$(PY) -m tools.emulator stop
 
 clean: ## Remove build output (keeps .state/ and the venv)
 	rm -rf cdktf.out dist .cache/tmp .pytest_cache

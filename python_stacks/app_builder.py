@@ -21,10 +21,14 @@ def build_app(configs: Iterable[StackConfig], outdir: Path | str = "cdktf.out") 
     # Imported here: validating the configuration must not pay for loading cdktf and the bindings.
     from cdktf import App
 
+    from python_stacks.account_stack import AccountSettingsStack
     from python_stacks.data_protection_stack import DataProtectionStack
     from python_stacks.trading_stack import TradingStack
 
+    configs = list(configs)
     app = App(outdir=str(outdir))
+    if configs:
+        AccountSettingsStack(app, configs[0])
     for config in configs:
         DataProtectionStack(app, config)
         TradingStack(app, config)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, TerraformOutput, TerraformStack
+from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
+from python_stacks.backend import add_backend
 from python_stacks.config import StackConfig
 from python_stacks.constants import PROJECT
 
@@ -13,9 +14,19 @@ from python_stacks.constants import PROJECT
 AWS_PROVIDER_CONSTRAINT = ">= 5.0, < 7.0"
 TERRAFORM_CONSTRAINT = ">= 1.5"
 
-# Local state lives beside the project, outside cdktf.out, so a re-synth or `rm -rf cdktf.out` never loses it.
-# Stacks run from cdktf.out/stacks/<stack>/, three levels below the project root.
-LOCAL_STATE_ROOT = "../../../.state"
+
+def configure_aws(stack: TerraformStack, stack_id: str, config: StackConfig, tags: dict[str, str]) -> None:
+    """The AWS provider of the target, the version constraints and the state backend of one stack."""
+    AwsProvider(
+        stack,
+        "aws",
+        region=config.settings.region,
+        default_tags=[{"tags": {"project": PROJECT, "managed-by": "cdktf", **tags}}],
+        **config.target.provider_settings(),
+    )
+    stack.add_override("terraform.required_version", TERRAFORM_CONSTRAINT)
+    stack.add_override("terraform.required_providers.aws.version", AWS_PROVIDER_CONSTRAINT)
+    add_backend(stack, stack_id, config.backend, config.target)
 
 
 class TradingStackBase(TerraformStack):
@@ -24,28 +35,11 @@ class TradingStackBase(TerraformStack):
     def __init__(self, scope: Construct, stack_id: str, config: StackConfig) -> None:
         super().__init__(scope, stack_id)
         self.config = config
-        AwsProvider(
+        configure_aws(
             self,
-            "aws",
-            region=config.settings.region,
-            default_tags=[
-                {
-                    "tags": {
-                        "project": PROJECT,
-                        "environment": config.naming.environment_suffix,
-                        "workspace": config.workspace,
-                        "managed-by": "cdktf",
-                    }
-                }
-            ],
-            **config.target.provider_settings(),
-        )
-        self.add_override("terraform.required_version", TERRAFORM_CONSTRAINT)
-        self.add_override("terraform.required_providers.aws.version", AWS_PROVIDER_CONSTRAINT)
-        LocalBackend(
-            self,
-            path=f"{LOCAL_STATE_ROOT}/{stack_id}/terraform.tfstate",
-            workspace_dir=f"{LOCAL_STATE_ROOT}/{stack_id}",
+            stack_id,
+            config,
+            {"environment": config.naming.environment_suffix, "workspace": config.workspace},
         )
         TerraformOutput(
             self,

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from python_stacks.backend import LOCAL, BackendChoice, BackendConfigError, backend_from_env
 from python_stacks.naming import Naming
 from python_stacks.settings import WorkspaceSettings, settings_for
 from python_stacks.target import Target, target_for
@@ -27,6 +28,8 @@ class StackConfig:
     target: Target
     domain: str
     hosted_zone_id: str | None
+    # Where the stacks keep their state (TF_BACKEND, TF_STATE_*); see python_stacks/backend.py.
+    backend: BackendChoice = LOCAL
 
     @property
     def workspace(self) -> str:
@@ -49,4 +52,10 @@ def load_config(workspace: str | None, env: Mapping[str, str] | None = None) -> 
     zone_id = env.get("TRADING_HOSTED_ZONE_ID") or None
     if zone_id is not None and not _ZONE_ID.match(zone_id):
         raise ConfigError(f"invalid TRADING_HOSTED_ZONE_ID {zone_id!r}: expected a Route 53 zone id like Z0123ABC")
-    return StackConfig(settings=settings, naming=naming, target=target, domain=domain, hosted_zone_id=zone_id)
+    try:
+        backend = backend_from_env(env)
+    except BackendConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    return StackConfig(
+        settings=settings, naming=naming, target=target, domain=domain, hosted_zone_id=zone_id, backend=backend
+    )

@@ -13,10 +13,7 @@ from constructs import Construct
 from python_stacks.base import TradingStackBase
 from python_stacks.config import StackConfig
 from python_stacks.encryption import PlatformKey
-
-
-def data_protection_stack_id(config: StackConfig) -> str:
-    return config.naming.name("data-protection")
+from python_stacks.stack_names import data_protection_stack_id
 
 
 class DataProtectionStack(TradingStackBase):

@@ -1,27 +1,65 @@
-"""Load only the AWS provider binding submodules the stacks use.
+"""Load only the AWS provider binding modules the stacks use, on both sides of jsii.
 
-``import cdktf_cdktf_provider_aws.<submodule>`` first runs the package ``__init__``, which imports all ~1,500
-submodules (≈ 9–10 s here, before any stack code runs). Registering an empty package object under the package
-name lets Python import just the submodules we name; each of them loads the package's jsii assembly itself
-(``from .._jsii import *``), so the synthesized output is identical — tests/unit/test_fast_synth.py proves it
-byte for byte for every workspace.
+Python side: ``import cdktf_cdktf_provider_aws.<submodule>`` first runs the package ``__init__``, which imports all
+~1,500 submodules (≈ 9–10 s here, before any stack code runs). Registering an empty package object under the
+package name lets Python import just the submodules we name; each of them loads the package's jsii assembly itself
+(``from .._jsii import *``).
 
-Call ``install()`` before the first ``cdktf_cdktf_provider_aws`` import. ``TRADING_STOCK_IMPORTS=1`` disables it
-(used by the benchmark and the byte-identity test to run the stock path).
+Node side: loading that assembly makes the jsii kernel ``require`` the package's ``lib/index.js``, which eagerly
+requires the same ~1,500 JavaScript modules (≈ 400 MB and about a second in the node process). A preload hook
+(``--require`` in ``NODE_OPTIONS``, inherited by the node process jsii starts) rewrites each
+``exports.x = require("./x");`` line of that one file into a getter, so a module loads when the kernel first
+looks a type up in it. The hook touches no other file and leaves the index as it is when the lines differ.
+
+Neither changes what is synthesized: tests/unit/test_fast_synth.py proves the output byte-identical to the stock
+path for every workspace. ``TRADING_STOCK_IMPORTS=1`` disables both (the benchmark and that test run the stock path).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
+from pathlib import Path
 
 PACKAGE = "cdktf_cdktf_provider_aws"
+NODE_PACKAGE = "@cdktf/provider-aws"
+HOOK_NAME = "lazy-provider-index.js"
+
+# Node preload script. Matches the generated index by its package.json name, not by a path of the jsii cache.
+NODE_HOOK = r"""'use strict';
+// Written by python_stacks/fast_imports.py: makes the @cdktf/provider-aws index load its submodules on first use.
+const Module = require('module');
+const path = require('path');
+const compile = Module.prototype._compile;
+const INDEX = /[\\/]lib[\\/]index\.js$/;
+const EAGER = /^exports\.([A-Za-z_$][\w$]*) = require\(("\.\/[^"]+")\);$/gm;
+Module.prototype._compile = function (content, filename) {
+  if (INDEX.test(filename)) {
+    let name;
+    try {
+      name = require(path.join(path.dirname(path.dirname(filename)), 'package.json')).name;
+    } catch (error) {
+      name = undefined;
+    }
+    if (name === '%(package)s') {
+      content = content.replace(EAGER,
+        'Object.defineProperty(exports, "$1", { enumerable: true, configurable: true, get: () => require($2) });');
+    }
+  }
+  return compile.call(this, content, filename);
+};
+""".replace("%(package)s", NODE_PACKAGE)
+
+
+def stock_requested() -> bool:
+    return os.environ.get("TRADING_STOCK_IMPORTS") == "1"
 
 
 def install() -> bool:
     """Register the lightweight package object; returns True when the fast path is active."""
-    if os.environ.get("TRADING_STOCK_IMPORTS") == "1":
+    if stock_requested():
         return False
     if PACKAGE in sys.modules:
         return getattr(sys.modules[PACKAGE], "__trading_fast__", False)
@@ -32,3 +70,38 @@ def install() -> bool:
     package.__trading_fast__ = True  # type: ignore[attr-defined]
     sys.modules[PACKAGE] = package
     return True
+
+
+def install_node_hook(cache_dir: Path) -> Path | None:
+    """Write the preload script under ``cache_dir`` and add it to NODE_OPTIONS; None on the stock path.
+
+    Must run before the jsii kernel starts (the first ``jsii``/``cdktf`` import): node reads NODE_OPTIONS once.
+    """
+    if stock_requested():
+        _remove_node_hook()
+        return None
+    hook = cache_dir / "node" / HOOK_NAME
+    if not hook.is_file() or hook.read_text() != NODE_HOOK:
+        hook.parent.mkdir(parents=True, exist_ok=True)
+        tmp = hook.with_name(f"{hook.name}.{os.getpid()}.tmp")
+        tmp.write_text(NODE_HOOK)
+        tmp.replace(hook)
+    current = os.environ.get("NODE_OPTIONS", "")
+    if str(hook) not in current:
+        # NODE_OPTIONS splits on spaces unless the value is double-quoted.
+        option = f'--require "{hook}"' if " " in str(hook) else f"--require={hook}"
+        os.environ["NODE_OPTIONS"] = f"{current} {option}".strip()
+    return hook
+
+
+def _remove_node_hook() -> None:
+    """Drop a hook inherited from a parent process that ran the fast path, so the stock path stays stock."""
+    current = os.environ.get("NODE_OPTIONS", "")
+    if HOOK_NAME not in current:
+        return
+    kept = re.sub(rf'--require(?:=|\s+)(?:"[^"]*{re.escape(HOOK_NAME)}"|\S*{re.escape(HOOK_NAME)})', "", current)
+    kept = " ".join(kept.split())
+    if kept:
+        os.environ["NODE_OPTIONS"] = kept
+    else:
+        os.environ.pop("NODE_OPTIONS", None)

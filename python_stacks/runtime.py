@@ -21,6 +21,7 @@ def prepare() -> None:
     tmp.mkdir(parents=True, exist_ok=True)
     # jsii and cdktf leave kernel and staging folders behind in the temp dir.
     os.environ["TMPDIR"] = str(tmp)
-    # Node 20 is what Debian 12 ships; jsii 1.x still runs on it (see docs/decisions/0006-toolchain.md).
+    # Node 20 is what Debian 12 ships; jsii 1.x still runs on it (see docs/decisions/0005-cdktf-toolchain.md).
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     fast_imports.install()
+    fast_imports.install_node_hook(cache)

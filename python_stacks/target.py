@@ -28,6 +28,8 @@ AWS_SERVICES = (
     "secretsmanager",
     "sts",
 )
+# What the S3 state backend calls: the bucket, the optional DynamoDB lock table, and STS/IAM for credentials.
+S3_BACKEND_SERVICES = ("s3", "dynamodb", "sts", "iam")
 
 
 class InvalidTargetError(ValueError):
@@ -40,6 +42,8 @@ class EmulatorConcessions:
 
     # moto's bucket-policy engine evaluates only StringEquals, so the deny-non-TLS statement denies every request.
     omit_tls_only_bucket_policy: bool = False
+    # moto runs Lambda code only in Docker, which the local machines lack: deploy-time invocations are skipped.
+    skip_lambda_invocations: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,22 @@ class Target:
             "endpoints": [{service: self.endpoint for service in AWS_SERVICES}],
         }
 
+    def s3_backend_settings(self) -> dict[str, object]:
+        """Extra S3Backend keyword arguments for this target (the `endpoints` form needs Terraform >= 1.6)."""
+        if not self.is_local:
+            return {}
+        return {
+            "access_key": "test",
+            "secret_key": "test",
+            # The backend needs no account id and no credential check against the emulator.
+            "skip_credentials_validation": True,
+            "skip_requesting_account_id": True,
+            "skip_metadata_api_check": True,
+            "skip_region_validation": True,
+            "use_path_style": True,
+            "endpoints": {service: self.endpoint for service in S3_BACKEND_SERVICES},
+        }
+
 
 def target_for(name: str | None, local_endpoint: str | None = None) -> Target:
     name = (name or "local").strip()
@@ -80,6 +100,6 @@ def target_for(name: str | None, local_endpoint: str | None = None) -> Target:
         return Target(
             name="local",
             endpoint=endpoint.rstrip("/"),
-            concessions=EmulatorConcessions(omit_tls_only_bucket_policy=True),
+            concessions=EmulatorConcessions(omit_tls_only_bucket_policy=True, skip_lambda_invocations=True),
         )
     raise InvalidTargetError(f"unknown TARGET {name!r}: valid targets are local, aws")

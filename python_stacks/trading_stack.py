@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformLocal, TerraformOutput
+from cdktf import Fn, TerraformLocal, TerraformOutput
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_kms_alias import DataAwsKmsAlias
 from constructs import Construct
 
+from python_stacks.api import rest_api
 from python_stacks.base import TradingStackBase
+from python_stacks.compute import FunctionInputs, Functions
 from python_stacks.config import StackConfig
+from python_stacks.database import aurora_cluster
+from python_stacks.dns import Dns
 from python_stacks.encryption import kms_alias_name
-from python_stacks.functions import FUNCTIONS
+from python_stacks.functions import FUNCTIONS, TRADES_API
 from python_stacks.log_groups import encrypted_log_group
 from python_stacks.modules import hcl_module
+from python_stacks.network_access import LambdaNetworkAccess
+from python_stacks.stack_names import trading_stack_id
 from python_stacks.storage import ArtifactsBucket
-
-
-def trading_stack_id(config: StackConfig) -> str:
-    return config.naming.name("trading")
 
 
 class TradingStack(TradingStackBase):
@@ -69,16 +71,66 @@ class TradingStack(TradingStackBase):
                 "kms_key_arn": kms_key_arn,
             },
         )
+        lambda_network = LambdaNetworkAccess(self, "lambda-network", naming=naming, vpc_id=vpc.get_string("vpc_id"))
+        database = aurora_cluster(
+            self,
+            config=config,
+            vpc=vpc,
+            azs=azs.as_list,
+            kms_key_arn=kms_key_arn,
+            client_security_group_id=lambda_network.security_group.id,
+        )
+        lambda_network.allow_database(database.get_string("security_group_id"))
+        functions = Functions(
+            self,
+            "functions",
+            config=config,
+            inputs=FunctionInputs(
+                kms_key_arn=kms_key_arn,
+                account_id=account_id,
+                bucket_id=artifacts.bucket.id,
+                private_subnet_ids=vpc.get_list("private_subnets"),
+                network=lambda_network,
+                database=database,
+                log_groups=function_log_groups,
+            ),
+        )
+        dns = Dns(self, "dns", config=config)
+        api = rest_api(
+            self,
+            config=config,
+            function=functions.by_type[TRADES_API.resource_type],
+            kms_key_arn=kms_key_arn,
+            zone_id=dns.zone_id,
+        )
+        dns.alias_api(api)
 
-        TerraformOutput(self, "vpc_id", value=vpc.get_string("vpc_id"), description="ID of the VPC.")
-        TerraformOutput(
-            self, "private_subnet_ids", value=vpc.get("private_subnets"), description="Private subnet IDs."
-        )
-        TerraformOutput(
-            self, "public_subnet_ids", value=vpc.get("public_subnets"), description="Public subnet IDs."
-        )
-        TerraformOutput(self, "kms_key_arn", value=kms_key_arn, description="ARN of the platform KMS key.")
-        TerraformOutput(self, "kms_key_alias", value=key.name, description="Alias of the platform KMS key.")
-        TerraformOutput(
-            self, "artifacts_bucket", value=artifacts.bucket.bucket, description="Name of the artifacts bucket."
-        )
+        outputs = {
+            "api_invoke_url": (api.get_string("stage_invoke_url"), "Invoke URL of the API Gateway stage."),
+            "api_custom_domain_url": (api.get_string("custom_domain_url"), "URL of the API's custom domain."),
+            "db_writer_endpoint": (database.get_string("cluster_endpoint"), "Aurora writer (cluster) endpoint."),
+            "db_reader_endpoint": (database.get_string("cluster_reader_endpoint"), "Aurora reader endpoint."),
+            "db_port": (database.get_number("cluster_port"), "Aurora MySQL port."),
+            "db_secret_arn": (
+                database.get_string("cluster_master_user_secret_arn"),
+                "ARN of the RDS-managed master secret (no password is ever output).",
+            ),
+            "db_cluster_identifier": (database.get_string("cluster_identifier"), "Aurora cluster identifier."),
+            "db_final_snapshot_identifier": (
+                database.get_string("final_snapshot_identifier"),
+                "Final snapshot the cluster takes on destroy (null where skipped).",
+            ),
+            "function_names": (
+                Fn.tolist([functions.by_type[spec.resource_type].function_name for spec in FUNCTIONS]),
+                "Names of the Lambda functions (all from the shared ZIP).",
+            ),
+            "lambda_code_key": (functions.code.key, "S3 key of the shared Lambda ZIP."),
+            "vpc_id": (vpc.get_string("vpc_id"), "ID of the VPC."),
+            "private_subnet_ids": (vpc.get("private_subnets"), "Private subnet IDs (Aurora and Lambda)."),
+            "public_subnet_ids": (vpc.get("public_subnets"), "Public subnet IDs (NAT gateways)."),
+            "kms_key_arn": (kms_key_arn, "ARN of the platform KMS key."),
+            "kms_key_alias": (key.name, "Alias of the platform KMS key."),
+            "artifacts_bucket": (artifacts.bucket.bucket, "Name of the artifacts bucket."),
+        }
+        for name, (value, description) in outputs.items():
+            TerraformOutput(self, name, value=value, description=description)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,13 +23,22 @@ WORKSPACES = ("dev", "staging", "prod")
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def lambda_zip() -> Path:
+    """The shared ZIP the stacks deploy (``make package``; a no-op when it is up to date)."""
+    subprocess.run([sys.executable, "-m", "tools.package"], check=True, stdout=subprocess.DEVNULL)
+    from python_stacks.artifact import lambda_zip_path
+
+    return lambda_zip_path()
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Synthesized:
     """All workspaces, local target (the default), synthesized once per test session."""
     return synthesize(WORKSPACES, tmp_path_factory.mktemp("synth-local"), {"TARGET": "local"})
 
 
 @pytest.fixture(scope="session")
-def synth_aws(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def synth_aws(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Synthesized:
     """All workspaces for the real-AWS target."""
     return synthesize(WORKSPACES, tmp_path_factory.mktemp("synth-aws"), {"TARGET": "aws"})
 

@@ -20,6 +20,8 @@ from urllib.parse import urlparse
 
 from tools.tf import CACHE_DIR
 
+ROOT = Path(__file__).resolve().parent.parent
+
 DEFAULT_PORT = 4566
 HOST = "127.0.0.1"
 
@@ -57,9 +59,18 @@ class Emulator:
         return self.state_dir / f"moto-{self.port}.log"
 
     def healthy(self) -> bool:
+        """True when an AWS API answers on the port (STS GetCallerIdentity: cheap at any emulator size)."""
+        request = urllib.request.Request(
+            self.endpoint,
+            data=b"Action=GetCallerIdentity&Version=2011-06-15",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sts/aws4_request",
+            },
+        )
         try:
-            with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=2) as response:
-                return response.status == 200
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status == 200 and b"GetCallerIdentityResponse" in response.read()
         except (urllib.error.URLError, OSError):
             return False
 
@@ -79,13 +90,12 @@ class Emulator:
         if self.healthy():
             return False
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        server = Path(sys.executable).with_name("moto_server")
-        if not server.exists():
-            raise EmulatorError(f"moto_server not found beside {sys.executable}: run `make setup`")
         env = {**os.environ, **EMULATOR_ENV}
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
-                [str(server), "-H", HOST, "-p", str(self.port)],
+                # moto's own server with the project's one adaptation (tools/emulator_server.py).
+                [sys.executable, "-m", "tools.emulator_server", "-H", HOST, "-p", str(self.port)],
+                cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -137,9 +147,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def port_of(endpoint: str) -> int:
+    return urlparse(endpoint).port or DEFAULT_PORT
+
+
 def default_port() -> int:
     endpoint = os.environ.get("LOCAL_AWS_ENDPOINT")
-    return urlparse(endpoint).port or DEFAULT_PORT if endpoint else DEFAULT_PORT
+    return port_of(endpoint) if endpoint else DEFAULT_PORT
 
 
 def main(argv: list[str]) -> int:

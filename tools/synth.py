@@ -15,6 +15,7 @@ from python_stacks.app_builder import load_configs
 from python_stacks.config import StackConfig
 from python_stacks.errors import USER_ERRORS
 from python_stacks.settings import WORKSPACES
+from python_stacks.stack_names import ACCOUNT_STACK_ID, workspace_stack_ids
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,12 +26,8 @@ def synth(configs: list[StackConfig], outdir: Path) -> list[Path]:
     from python_stacks.app_builder import build_app
 
     build_app(configs, outdir=outdir).synth()
-    names = {name for config in configs for name in stack_ids(config)}
+    names = {name for config in configs for name in workspace_stack_ids(config)} | {ACCOUNT_STACK_ID}
     return sorted(outdir / "stacks" / name for name in names)
-
-
-def stack_ids(config: StackConfig) -> tuple[str, ...]:
-    return (config.naming.name("data-protection"), config.naming.name("trading"))
 
 
 def main(argv: list[str]) -> int:

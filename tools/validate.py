@@ -16,7 +16,7 @@ from python_stacks.app_builder import load_configs
 from python_stacks.config import StackConfig
 from python_stacks.errors import USER_ERRORS
 from python_stacks.settings import WORKSPACES
-from tools.synth import stack_ids
+from python_stacks.stack_names import ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE, workspace_stack_ids
 from tools.tf import terraform_binary, terraform_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def stack_dirs(outdir: Path, configs: list[StackConfig]) -> list[tuple[Path, str]]:
     """(stack folder, workspace) for every stack of the configurations; fails when one was not synthesized."""
-    found = [(outdir / "stacks" / name, config.workspace) for config in configs for name in stack_ids(config)]
+    found = [(outdir / "stacks" / ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE)]
+    found += [(outdir / "stacks" / name, config.workspace) for config in configs for name in workspace_stack_ids(config)]
     missing = [str(path) for path, _ in found if not (path / "cdk.tf.json").is_file()]
     if missing:
         raise SystemExit(f"error: not synthesized: {', '.join(missing)}: run `make synth`")

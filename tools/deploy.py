@@ -1,0 +1,249 @@
+"""Deploy, destroy or show one workspace: synth -> terraform init/apply (or destroy) per stack -> outputs.
+
+Usage: ``python -m tools.deploy deploy|destroy|outputs [--workspace WS] [--with-data]``. ``TARGET=local`` (default)
+starts or reuses the moto server first; ``TARGET=aws`` uses your AWS credentials (docs/deploy.md).
+Stacks apply in order (data-protection, then trading) and destroy in reverse. Where the workspace keeps its data on
+destroy (prod), ``destroy`` leaves the data-protection stack unless ``--with-data`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_stacks.app_builder import load_configs
+from python_stacks.config import StackConfig
+from python_stacks.errors import USER_ERRORS
+from python_stacks.stack_names import ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE, workspace_stack_ids
+from tools.synth import synth
+from tools.tf import terraform_binary, terraform_env
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUTS_SHOWN = (
+    ("api_invoke_url", "API invoke URL"),
+    ("api_custom_domain_url", "API custom domain"),
+    ("db_writer_endpoint", "DB writer endpoint"),
+    ("db_reader_endpoint", "DB reader endpoint"),
+    ("db_secret_arn", "DB secret ARN"),
+)
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    address: str
+    actions: tuple[str, ...]
+    attributes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StackRun:
+    """Terraform in one synthesized stack folder, in the stack's workspace, with progress on stdout."""
+
+    directory: Path
+    workspace: str
+    prefix: str
+
+    def env(self) -> dict[str, str]:
+        env = terraform_env()
+        env["TF_WORKSPACE"] = self.workspace
+        return env
+
+    def run(self, args: Sequence[str], *, stream: bool = True) -> str:
+        command = [terraform_binary(), *args]
+        process = subprocess.Popen(
+            command, cwd=self.directory, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        lines: list[str] = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if stream and _is_progress(line):
+                print(f"{self.prefix} {line.rstrip()}", flush=True)
+        if process.wait() != 0:
+            tail = "".join(lines[-40:])
+            raise DeployError(f"{self.prefix} terraform {args[0]} failed (exit {process.returncode}):\n{tail}")
+        return "".join(lines)
+
+    def init(self) -> None:
+        self.run(["init", "-input=false", "-no-color"], stream=False)
+
+    def apply(self, variables: Mapping[str, str] | None = None) -> None:
+        var_args = [f"-var={key}={value}" for key, value in (variables or {}).items()]
+        self.run(["apply", "-input=false", "-no-color", "-auto-approve", *var_args])
+
+    def destroy(self) -> None:
+        self.run(["destroy", "-input=false", "-no-color", "-auto-approve"])
+
+    def outputs(self) -> dict[str, object]:
+        raw = json.loads(self.run(["output", "-json", "-no-color"], stream=False) or "{}")
+        return {name: value["value"] for name, value in raw.items()}
+
+    def plan_changes(self) -> list[PlannedChange]:
+        """The resources a fresh plan would change, with the top-level attributes that differ."""
+        plan_file = self.directory / "check.tfplan"
+        try:
+            self.run(["plan", "-input=false", "-no-color", "-lock=false", f"-out={plan_file}"], stream=False)
+            plan = json.loads(self.run(["show", "-json", "-no-color", str(plan_file)], stream=False))
+        finally:
+            plan_file.unlink(missing_ok=True)
+        changes = []
+        for change in plan.get("resource_changes", []):
+            actions = tuple(change["change"]["actions"])
+            if actions in (("no-op",), ("read",)):
+                continue
+            before = change["change"].get("before") or {}
+            after = change["change"].get("after") or {}
+            unknown = change["change"].get("after_unknown") or {}
+            attributes = sorted(
+                key for key in set(before) | set(after) if before.get(key) != after.get(key) or unknown.get(key)
+            )
+            changes.append(PlannedChange(change["address"], actions, tuple(attributes)))
+        return changes
+
+    def state_resources(self) -> list[str]:
+        try:
+            return self.run(["state", "list", "-no-color"], stream=False).split()
+        except DeployError:
+            return []  # no state yet
+
+
+def _is_progress(line: str) -> bool:
+    # Terraform's per-resource progress lines and the final summaries; the rest of the plan text is noise here.
+    markers = (": Creating...", ": Creation complete", ": Destroying...", ": Destruction complete",
+               ": Modifying...", ": Modifications complete", ": Still ", "Apply complete!", "Destroy complete!",
+               "Error:", "Plan:")
+    return any(marker in line for marker in markers)
+
+
+class Deployment:
+    def __init__(self, config: StackConfig, outdir: Path) -> None:
+        self.config = config
+        self.outdir = outdir
+        data_id, trading_id = workspace_stack_ids(config)
+        prefix = f"[{config.naming.environment_suffix}]"
+        self.account = StackRun(outdir / "stacks" / ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE, "[account]")
+        self.data = StackRun(outdir / "stacks" / data_id, config.workspace, prefix)
+        self.trading = StackRun(outdir / "stacks" / trading_id, config.workspace, prefix)
+
+    def log(self, message: str) -> None:
+        print(f"[{self.config.naming.environment_suffix}] {message}", flush=True)
+
+    def prepare(self, synthesize: bool = True) -> None:
+        """Synthesize (unless already done, e.g. several workspaces at once) and ``terraform init`` both stacks."""
+        if synthesize:
+            started = time.monotonic()
+            synth([self.config], self.outdir)
+            self.log(f"synthesized {self.data.directory.name} and {self.trading.directory.name} "
+                     f"({time.monotonic() - started:.1f}s)")
+        for stack in (self.data, self.trading):
+            stack.init()
+
+    def ensure_account_settings(self) -> None:
+        """Apply the account-wide stack once; later deploys find it in place (it is never destroyed with a workspace)."""
+        self.account.init()
+        if not self.account.state_resources():
+            self.log(f"applying {ACCOUNT_STACK_ID} (once per account and region)")
+            self.account.apply()
+
+    def deploy(self, synthesize: bool = True) -> dict[str, object]:
+        self.prepare(synthesize)
+        started = time.monotonic()
+        self.ensure_account_settings()
+        self.log(f"applying {self.data.directory.name}")
+        self.data.apply()
+        variables = self.restore_variables()
+        self.log(f"applying {self.trading.directory.name}")
+        self.trading.apply(variables)
+        self.log(f"deployed in {time.monotonic() - started:.0f}s")
+        return self.trading.outputs()
+
+    def destroy(self, with_data: bool, synthesize: bool = True) -> None:
+        self.prepare(synthesize)
+        started = time.monotonic()
+        self.log(f"destroying {self.trading.directory.name}")
+        self.trading.destroy()
+        if self.config.settings.database.keep_data_on_destroy and not with_data:
+            self.log(f"kept {self.data.directory.name}: the KMS key and final snapshots outlive the application "
+                     "(destroy them with --with-data / `make destroy-data`)")
+        else:
+            self.log(f"destroying {self.data.directory.name}")
+            self.data.destroy()
+        self.log(f"destroyed in {time.monotonic() - started:.0f}s")
+
+    def restore_variables(self) -> dict[str, str]:
+        """For a workspace that takes final snapshots, restore a newly created cluster from the newest one."""
+        if self.config.settings.database.skip_final_snapshot:
+            return {}
+        explicit = os.environ.get("RESTORE_SNAPSHOT")
+        if explicit == "none":
+            return {}
+        if explicit:
+            return {"restore_snapshot_identifier": explicit}
+        if any(".aws_rds_cluster." in resource for resource in self.trading.state_resources()):
+            return {}  # the cluster exists; the module ignores the variable anyway
+        from tools.snapshots import newest_final_snapshot
+
+        snapshot = newest_final_snapshot(self.config)
+        if snapshot:
+            self.log(f"restoring the database from final snapshot {snapshot}")
+            return {"restore_snapshot_identifier": snapshot}
+        self.log("no final snapshot to restore from: creating an empty database")
+        return {}
+
+
+def print_outputs(config: StackConfig, outputs: Mapping[str, object]) -> None:
+    print(f"\nTrading platform — workspace {config.workspace} ({config.target.name})")
+    width = max(len(label) for _, label in OUTPUTS_SHOWN)
+    for name, label in OUTPUTS_SHOWN:
+        print(f"  {label:<{width}}  {outputs.get(name, '(not deployed)')}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["deploy", "destroy", "outputs"])
+    parser.add_argument("--workspace", default=os.environ.get("WORKSPACE") or os.environ.get("TF_WORKSPACE") or "dev")
+    parser.add_argument("--with-data", action="store_true", help="destroy the data-protection stack too")
+    parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
+    args = parser.parse_args(argv)
+    try:
+        (config,) = load_configs([args.workspace])
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if config.target.is_local:
+        from tools.emulator import Emulator, EmulatorError, port_of
+
+        try:
+            started = Emulator(port_of(config.target.endpoint)).start()
+        except EmulatorError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"emulator: {'started' if started else 'reusing'} moto server at {config.target.endpoint}", flush=True)
+    deployment = Deployment(config, args.outdir)
+    try:
+        if args.command == "deploy":
+            print_outputs(config, deployment.deploy())
+        elif args.command == "destroy":
+            deployment.destroy(with_data=args.with_data)
+        else:
+            deployment.prepare()
+            print_outputs(config, deployment.trading.outputs())
+    except DeployError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
