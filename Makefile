@@ -12,7 +12,7 @@ TARGET ?= local
 export TARGET
 
 .PHONY: help setup synth validate test test-fast test-e2e test-modules package deploy destroy destroy-data outputs \
-	emulator-stop clean
+	emulator-stop bench hcl-export provider6-check diagram clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,6 +63,18 @@ outputs: package ## Print the endpoints of a deployed WORKSPACE
 
 emulator-stop: $(STAMP) ## Stop the local moto server started by deploy
 	@$(PY) -m tools.emulator stop
+
+bench: package ## Benchmarks -> bench/results.md (synth stock vs fast, terraform, handlers, deploy); BENCH=synth,handlers
+	@$(PY) -m bench.report --run $(if $(BENCH),--only $(BENCH))
+
+hcl-export: package ## The exit from CDKTF: cdktf synth --hcl (pinned CLI) per workspace, then terraform validate
+	@$(PY) -m tools.hcl_export $(WORKSPACE)
+
+provider6-check: package ## Synthesize with the aws 6.x bindings (.venv-aws6) and scan for names aws 6.x removed
+	@$(PY) -m tools.provider6_check
+
+diagram: package ## Regenerate docs/architecture.png (+ .dot) from the synthesized prod stacks (needs graphviz)
+	@$(PY) -m tools.diagram
 
 clean: ## Remove build output (keeps .state/ and the venv)
 	rm -rf cdktf.out dist .cache/tmp .pytest_cache

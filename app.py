@@ -19,7 +19,8 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     runtime.prepare()
-    build_app(configs).synth()
+    # The cdktf CLI passes its --output folder as CDKTF_OUTDIR.
+    build_app(configs, outdir=os.environ.get("CDKTF_OUTDIR", "cdktf.out")).synth()
     return 0
 
 

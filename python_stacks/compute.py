@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from cdktf import AssetType, Fn, TerraformAsset, TerraformHclModule
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_function import (
@@ -102,50 +103,51 @@ class Functions(Construct):
             f"arn:aws:ec2:{REGION}:{account}:{kind}/*"
             for kind in ("network-interface", "subnet", "security-group")
         ]
-        statements = [
-            {
-                "Sid": "OwnLogGroup",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{log_group.arn}:*",
-            },
-            {
-                "Sid": "DatabaseSecret",
-                "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                "Resource": self._inputs.database.get_string("cluster_master_user_secret_arn"),
-            },
-            {
-                "Sid": "PlatformKey",
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": self._inputs.kms_key_arn,
-            },
-            {
-                "Sid": "VpcNetworkInterfaces",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
-                "Resource": network_interface_arns,
-            },
-            {
-                # These EC2 and X-Ray calls support no resource-level permissions: AWS requires "*".
-                "Sid": "DescribeInterfacesAndTrace",
-                "Effect": "Allow",
-                "Action": ["ec2:DescribeNetworkInterfaces", "xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                "Resource": "*",
-            },
-        ]
+        # A policy document data source, not json.dumps: the references stay structured, which the HCL export of
+        # cdktf needs (it cannot escape quotes around ${...} inside a JSON string).
+        document = DataAwsIamPolicyDocument(
+            self,
+            f"{spec.resource_type}-policy-document",
+            statement=[
+                {
+                    "sid": "OwnLogGroup",
+                    "actions": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "resources": [f"{log_group.arn}:*"],
+                },
+                {
+                    "sid": "DatabaseSecret",
+                    "actions": ["secretsmanager:GetSecretValue"],
+                    "resources": [self._inputs.database.get_string("cluster_master_user_secret_arn")],
+                },
+                {"sid": "PlatformKey", "actions": ["kms:Decrypt"], "resources": [self._inputs.kms_key_arn]},
+                {
+                    "sid": "VpcNetworkInterfaces",
+                    "actions": [
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    "resources": network_interface_arns,
+                },
+                {
+                    # These EC2 and X-Ray calls support no resource-level permissions: AWS requires "*".
+                    "sid": "DescribeInterfacesAndTrace",
+                    "actions": [
+                        "ec2:DescribeNetworkInterfaces",
+                        "xray:PutTraceSegments",
+                        "xray:PutTelemetryRecords",
+                    ],
+                    "resources": ["*"],
+                },
+            ],
+        )
         policy = IamRolePolicy(
             self,
             f"{spec.resource_type}-policy",
             name=self._config.naming.name(f"policy-{spec.resource_type}"),
             role=role.id,
-            policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+            policy=document.json,
         )
         return role, policy
 

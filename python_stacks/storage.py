@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
@@ -116,21 +115,20 @@ class ArtifactsBucket(Construct):
             depends_on=[versioning],
         )
         if tls_only_policy:
-            S3BucketPolicy(self, "policy", bucket=bucket_id, policy=self._tls_only_policy())
+            S3BucketPolicy(self, "policy", bucket=bucket_id, policy=self._tls_only_policy().json)
 
-    def _tls_only_policy(self) -> str:
-        return json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [self.bucket.arn, f"{self.bucket.arn}/*"],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }
-                ],
-            }
+    def _tls_only_policy(self) -> DataAwsIamPolicyDocument:
+        return DataAwsIamPolicyDocument(
+            self,
+            "tls-only",
+            statement=[
+                {
+                    "sid": "DenyInsecureTransport",
+                    "effect": "Deny",
+                    "principals": [{"type": "*", "identifiers": ["*"]}],
+                    "actions": ["s3:*"],
+                    "resources": [self.bucket.arn, f"{self.bucket.arn}/*"],
+                    "condition": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
+                }
+            ],
         )

@@ -25,6 +25,9 @@ def synth(configs: list[StackConfig], outdir: Path) -> list[Path]:
     runtime.prepare()
     from python_stacks.app_builder import build_app
 
+    # cdktf's App creates only the last folder of its output path.
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+
     build_app(configs, outdir=outdir).synth()
     names = {name for config in configs for name in workspace_stack_ids(config)} | {ACCOUNT_STACK_ID}
     return sorted(outdir / "stacks" / name for name in names)

@@ -91,20 +91,22 @@ def test_function_roles_are_least_privilege(synth: Synthesized, workspace: str) 
     stack = synth.trading(workspace)
     policies = stack.resources("aws_iam_role_policy")
     assert len(policies) == 2, "one role policy per function"
+    documents = stack.data("aws_iam_policy_document")
     for policy in policies.values():
-        statements = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+        reference = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}", policy["policy"])
+        assert reference, policy["policy"]
+        statements = {s["sid"]: s for s in documents[reference.group(1)]["statement"]}
         for statement in statements.values():
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert statement.get("effect", "Allow") == "Allow"
+            actions = statement["actions"]
             assert "*" not in actions and not any(a.endswith(":*") for a in actions)
-            if statement["Resource"] == "*":
+            if "*" in statement["resources"]:
                 assert set(actions) <= {
                     "ec2:DescribeNetworkInterfaces", "xray:PutTraceSegments", "xray:PutTelemetryRecords"
                 }, "only calls without resource-level permissions may use *"
-        assert statements["DatabaseSecret"]["Resource"] == "${module.aurora.cluster_master_user_secret_arn}"
-        assert statements["PlatformKey"] == {
-            "Sid": "PlatformKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": KMS
-        }
-        assert statements["OwnLogGroup"]["Resource"].startswith("${aws_cloudwatch_log_group.log-group-")
+        assert statements["DatabaseSecret"]["resources"] == ["${module.aurora.cluster_master_user_secret_arn}"]
+        assert statements["PlatformKey"] == {"sid": "PlatformKey", "actions": ["kms:Decrypt"], "resources": [KMS]}
+        assert statements["OwnLogGroup"]["resources"][0].startswith("${aws_cloudwatch_log_group.log-group-")
 
 
 @pytest.mark.parametrize("workspace", ALL)

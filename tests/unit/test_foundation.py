@@ -117,10 +117,14 @@ def test_artifacts_bucket_is_encrypted_private_expiring_and_destroyable(synth: S
 def test_tls_only_bucket_policy_on_aws_and_named_concession_locally(
     synth: Synthesized, synth_aws: Synthesized, workspace: str
 ) -> None:
-    policy = json.loads(synth_aws.trading(workspace).resource("aws_s3_bucket_policy")["policy"])
-    (statement,) = policy["Statement"]
-    assert statement["Effect"] == "Deny"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    stack = synth_aws.trading(workspace)
+    assert stack.resource("aws_s3_bucket_policy")["policy"].startswith("${data.aws_iam_policy_document.artifacts_tls-only_")
+    (document,) = [d for name, d in stack.data("aws_iam_policy_document").items() if "tls-only" in name]
+    (statement,) = document["statement"]
+    assert statement["effect"] == "Deny"
+    assert statement["actions"] == ["s3:*"]
+    assert statement["principals"] == [{"type": "*", "identifiers": ["*"]}]
+    assert statement["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
     # moto's policy engine would deny every request with that statement (docs/decisions/0004).
     assert synth.trading(workspace).resources("aws_s3_bucket_policy") == {}
 

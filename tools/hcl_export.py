@@ -1,0 +1,391 @@
+"""Prove the exit from CDKTF: ``cdktf synth --hcl`` for every workspace, then ``terraform init`` + ``validate``.
+
+Steps, with progress on stdout; exits non-zero when any step fails:
+
+1. The pinned CLI (``tools/cdktf-cli``, cdktf-cli 0.21.0, the final release) is installed with ``npm ci`` when
+   ``node_modules`` is missing or was installed from another lock file.
+2. A JSON synthesis of the same workspaces (one process) is the reference the HCL is checked against.
+3. ``cdktf synth --hcl`` per workspace (``TF_WORKSPACE=<ws>``) into ``<outdir>/<ws>``. The app command is
+   ``tools.synth`` writing to the CLI's ``$CDKTF_OUTDIR``, so the output lands where the CLI looks for it.
+4. Two defects of cdktf 0.21's HCL renderer, archived upstream and never to be fixed, are repaired from the
+   JSON reference, each reported (docs/leaving-cdktf.md):
+   - the ``terraform`` block's plain attributes come out as ``0 = "required_version"`` (name, no value);
+   - stack-level overrides outside ``terraform`` are left out, here the workspace guard's ``precondition``.
+5. ``terraform init -backend=false`` + ``validate`` on every HCL stack, in its own workspace, and every
+   resource, data source, module, output and provider of the JSON reference must be in the HCL.
+
+A third defect cannot be repaired after the fact, so it is reported with the attribute to change: a string that
+holds both a reference (``${...}``) and a literal double quote, typically ``json.dumps`` of a policy that names a
+resource, is written unescaped and comes out as garbage. Build such documents with ``Fn.jsonencode`` or
+``DataAwsIamPolicyDocument`` instead.
+
+Usage: ``python -m tools.hcl_export [--outdir .cache/hcl-out] [--target aws|local] [WORKSPACE ...]`` — no workspace
+means all of them; the default target ``aws`` exports what a real deployment runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from python_stacks.settings import WORKSPACES as _SETTINGS
+from tools.tf import CACHE_DIR, terraform_binary, terraform_env
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI_DIR = ROOT / "tools" / "cdktf-cli"
+CLI_BIN = CLI_DIR / "node_modules" / ".bin" / "cdktf"
+LOCK_STAMP = CLI_DIR / "node_modules" / ".trading-lock.sha256"
+DEFAULT_OUTDIR = CACHE_DIR / "hcl-out"
+WORKSPACES = tuple(_SETTINGS)
+# Top-level block kinds whose every label must survive the conversion.
+COVERED = ("resource", "data", "module", "output", "provider")
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+# --- the CLI --------------------------------------------------------------------------------------------------------
+
+
+def ensure_cli() -> Path:
+    """The pinned cdktf binary, installed from package-lock.json when missing or stale."""
+    lock = hashlib.sha256((CLI_DIR / "package-lock.json").read_bytes()).hexdigest()
+    if CLI_BIN.exists() and LOCK_STAMP.is_file() and LOCK_STAMP.read_text().strip() == lock:
+        return CLI_BIN
+    if not shutil.which("npm"):
+        raise ExportError("npm not found: Node.js >= 20 with npm is needed for the cdktf CLI")
+    print("hcl-export: installing the pinned cdktf CLI (npm ci, about 400 MB, once)", flush=True)
+    result = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=CLI_DIR,
+                            text=True, capture_output=True)
+    if result.returncode != 0 or not CLI_BIN.exists():
+        raise ExportError(f"npm ci failed in {CLI_DIR}:\n{result.stdout}{result.stderr}")
+    LOCK_STAMP.write_text(lock + "\n")
+    return CLI_BIN
+
+
+def synth_env(target: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "TRADING_STOCK_IMPORTS", "TF_WORKSPACE")}
+    env["TARGET"] = target
+    return env
+
+
+def cli_env(workspace: str, target: str) -> dict[str, str]:
+    env = synth_env(target)
+    env.update({
+        "TF_WORKSPACE": workspace,
+        "CHECKPOINT_DISABLE": "1",  # no telemetry or version checks
+        "CI": "1",  # plain progress lines instead of a spinner
+        "FORCE_COLOR": "0",
+    })
+    return env
+
+
+def synth_hcl(cli: Path, workspace: str, outdir: Path, target: str) -> None:
+    shutil.rmtree(outdir, ignore_errors=True)
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    app = f'"{sys.executable}" -m tools.synth --outdir "$CDKTF_OUTDIR" {workspace}'
+    result = subprocess.run([str(cli), "synth", "--hcl", "--output", str(outdir), "--app", app],
+                            cwd=ROOT, env=cli_env(workspace, target), text=True, capture_output=True)
+    if result.returncode != 0 or not (outdir / "manifest.json").is_file():
+        raise ExportError(f"cdktf synth --hcl failed for {workspace}:\n{result.stdout}{result.stderr}")
+
+
+def synth_json(workspaces: Sequence[str], outdir: Path, target: str) -> None:
+    shutil.rmtree(outdir, ignore_errors=True)
+    outdir.parent.mkdir(parents=True, exist_ok=True)  # cdktf's App creates only the last folder
+    result = subprocess.run([sys.executable, "-m", "tools.synth", "--outdir", str(outdir), *workspaces],
+                            cwd=ROOT, env=synth_env(target), text=True, capture_output=True)
+    if result.returncode != 0:
+        raise ExportError(f"JSON synthesis failed:\n{result.stdout}{result.stderr}")
+
+
+# --- repairs of the rendered HCL -------------------------------------------------------------------------------------
+
+
+def hcl_string(value: str) -> str:
+    """A JSON string of the synthesized configuration as HCL: a lone ``${expr}`` becomes the bare expression."""
+    if value.startswith("${") and value.endswith("}") and _interpolation_end(value, 0) == len(value):
+        return value[2:-1]
+    out, index = [], 0
+    while index < len(value):
+        if value.startswith("${", index) or value.startswith("%{", index):
+            end = _interpolation_end(value, index)
+            out.append(value[index:end])
+            index = end
+            continue
+        char = value[index]
+        out.append({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, char))
+        index += 1
+    return '"' + "".join(out) + '"'
+
+
+def _interpolation_end(text: str, start: int) -> int:
+    """Index just past the ``}`` closing the interpolation that opens at ``start`` (quotes inside are skipped)."""
+    depth, index, quote = 0, start + 1, False
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == '"':
+                quote = False
+        elif char == '"':
+            quote = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    return len(text)
+
+
+def hcl_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return hcl_string(value)
+    raise ExportError(f"cannot render {value!r} as a plain HCL attribute")
+
+
+def _block_span(lines: list[str], header: re.Pattern[str]) -> tuple[int, int] | None:
+    """(first line, closing line) of a top-level block; cdktf closes top-level blocks with ``}`` in column 0."""
+    for start, line in enumerate(lines):
+        if header.match(line):
+            for end in range(start + 1, len(lines)):
+                if lines[end] == "}":
+                    return start, end
+    return None
+
+
+def repair_terraform_block(lines: list[str], reference: Mapping[str, Any]) -> list[str]:
+    """``0 = "required_version"`` -> ``required_version = ">= 1.5"`` (value from the JSON synthesis)."""
+    span = _block_span(lines, re.compile(r"^terraform \{$"))
+    if span is None:
+        return []
+    fixed = []
+    for index in range(span[0] + 1, span[1]):
+        match = re.match(r'^(\s*)\d+ = "([A-Za-z_][\w-]*)"$', lines[index])
+        if match:
+            name = match.group(2)
+            if name not in reference:
+                raise ExportError(f"terraform block names {name!r}, which the JSON synthesis does not have")
+            lines[index] = f"{match.group(1)}{name} = {hcl_value(reference[name])}"
+            fixed.append(f"terraform.{name}")
+    return fixed
+
+
+def repair_output_preconditions(lines: list[str], outputs: Mapping[str, Any]) -> list[str]:
+    """Put back the ``precondition`` blocks of outputs that the HCL lacks (or renders as an attribute)."""
+    fixed = []
+    for name, output in outputs.items():
+        preconditions = output.get("precondition") or []
+        span = _block_span(lines, re.compile(rf'^output "{re.escape(name)}" \{{$'))
+        if not preconditions or span is None:
+            continue
+        body = lines[span[0] + 1 : span[1]]
+        if any(line.strip() == "precondition {" for line in body):
+            continue
+        # An element-level override renders as `precondition = [ {...}, ]`: an attribute Terraform rejects.
+        start = next((i for i, line in enumerate(body) if line.startswith("  precondition = [")), None)
+        if start is not None:
+            end = next(i for i in range(start, len(body)) if body[i] == "  ]")
+            del body[start : end + 1]
+        for condition in preconditions:
+            body.append("  precondition {")
+            body += [f"    {key} = {hcl_value(value)}" for key, value in condition.items()]
+            body.append("  }")
+        lines[span[0] + 1 : span[1]] = body
+        fixed.append(f"output.{name}.precondition")
+    return fixed
+
+
+def repair(cdk_tf: Path, reference: Mapping[str, Any]) -> list[str]:
+    lines = cdk_tf.read_text().split("\n")
+    fixed = repair_terraform_block(lines, reference.get("terraform", {}))
+    fixed += repair_output_preconditions(lines, reference.get("output", {}))
+    if fixed:
+        cdk_tf.write_text("\n".join(lines))
+    return fixed
+
+
+# --- checks -----------------------------------------------------------------------------------------------------------
+
+
+def addresses_json(config: Mapping[str, Any]) -> set[str]:
+    found = set()
+    for kind in COVERED:
+        for name, body in config.get(kind, {}).items():
+            if kind in ("resource", "data"):
+                found.update(f"{kind}.{name}.{label}" for label in body)
+            else:
+                found.add(f"{kind}.{name}")
+    return found
+
+
+def addresses_hcl(text: str) -> set[str]:
+    import hcl2
+
+    unquote = lambda label: label.strip('"')  # noqa: E731
+    parsed = hcl2.loads(text)
+    found = set()
+    for kind in COVERED:
+        for block in parsed.get(kind, []):
+            for name, body in block.items():
+                if kind in ("resource", "data"):
+                    found.update(f"{kind}.{unquote(name)}.{unquote(label)}" for label in body if label != "__is_block__")
+                else:
+                    found.add(f"{kind}.{unquote(name)}")
+    return found
+
+
+@dataclass
+class StackResult:
+    stack: str
+    workspace: str
+    repairs: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def terraform(args: Sequence[str], stack_dir: Path, workspace: str) -> subprocess.CompletedProcess[str]:
+    env = terraform_env()
+    env["TF_WORKSPACE"] = workspace  # validate evaluates the workspace guard
+    return subprocess.run([terraform_binary(), *args], cwd=stack_dir, env=env, text=True, capture_output=True)
+
+
+def check_stack(stack_dir: Path, workspace: str, reference: Mapping[str, Any]) -> StackResult:
+    result = StackResult(stack_dir.name, workspace)
+    started = time.monotonic()
+    cdk_tf = stack_dir / "cdk.tf"
+    if not cdk_tf.is_file():
+        result.error = f"no cdk.tf in {stack_dir}"
+        return result
+    result.repairs = repair(cdk_tf, reference)
+    unrenderable = unrenderable_strings(reference)
+    if unrenderable:
+        result.error = (
+            "cdktf's HCL renderer garbles strings that hold both a reference and a double quote; build these "
+            "with Fn.jsonencode or DataAwsIamPolicyDocument instead of json.dumps:\n  " + "\n  ".join(unrenderable)
+        )
+        return result
+    steps = (["fmt", "-no-color", "cdk.tf"], ["init", "-backend=false", "-input=false", "-no-color"],
+             ["validate", "-no-color"])
+    for args in steps:  # fmt aligns the repaired lines like the rest of the file
+        run = terraform(args, stack_dir, workspace)
+        if run.returncode != 0:
+            result.error = f"terraform {args[0]} failed:\n{run.stdout}{run.stderr}"
+            return result
+    try:
+        missing = sorted(addresses_json(reference) - addresses_hcl(cdk_tf.read_text()))
+    except Exception as exc:  # noqa: BLE001 - python-hcl2's parse errors have no common base class
+        result.error = f"cdk.tf validates but python-hcl2 cannot parse it, so its coverage is unchecked: {exc}"
+        return result
+    if missing:
+        result.error = f"missing from the HCL: {', '.join(missing)}"
+        return result
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def unrenderable_strings(config: Any, path: str = "") -> list[str]:
+    """Paths of strings cdktf 0.21 writes unescaped: a ``${`` makes its renderer skip quote escaping."""
+    if isinstance(config, Mapping):
+        return [p for key, value in config.items() if key != "//" for p in unrenderable_strings(value, _join(path, key))]
+    if isinstance(config, list):
+        return [p for i, value in enumerate(config) for p in unrenderable_strings(value, f"{path}[{i}]")]
+    if isinstance(config, str) and "${" in config and '"' in _outside_interpolations(config):
+        return [path]
+    return []
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _outside_interpolations(text: str) -> str:
+    out, index = [], 0
+    while index < len(text):
+        if text.startswith("${", index) or text.startswith("%{", index):
+            index = _interpolation_end(text, index)
+            continue
+        out.append(text[index])
+        index += 1
+    return "".join(out)
+
+
+def export(workspaces: Sequence[str], outdir: Path, target: str = "aws") -> list[StackResult]:
+    started = time.monotonic()
+    cli = ensure_cli()
+    subprocess.run([sys.executable, "-m", "tools.package"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    print(f"hcl-export: JSON reference for {', '.join(workspaces)} (TARGET={target})", flush=True)
+    synth_json(workspaces, outdir / "json", target)
+    targets: list[tuple[Path, str, dict[str, Any]]] = []
+    for workspace in workspaces:
+        step = time.monotonic()
+        synth_hcl(cli, workspace, outdir / workspace, target)
+        stacks = sorted(p for p in (outdir / workspace / "stacks").iterdir() if p.is_dir())
+        print(f"hcl-export: {workspace}: cdktf synth --hcl -> {', '.join(p.name for p in stacks)} "
+              f"({time.monotonic() - step:.1f}s)", flush=True)
+        for stack in stacks:
+            reference = outdir / "json" / "stacks" / stack.name / "cdk.tf.json"
+            if not reference.is_file():
+                raise ExportError(f"{stack.name} is in the HCL output but not in the JSON synthesis")
+            targets.append((stack, workspace, json.loads(reference.read_text())))
+    results = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for result in pool.map(lambda t: check_stack(*t), targets):
+            results.append(result)
+            repairs = f"; repaired {', '.join(result.repairs)}" if result.repairs else ""
+            if result.error:
+                print(f"hcl-export: {result.stack}: FAILED{repairs}\n{result.error}", file=sys.stderr, flush=True)
+            else:
+                print(f"hcl-export: {result.stack}: init + validate ok ({result.seconds:.1f}s){repairs}", flush=True)
+    failed = sum(1 for r in results if r.error)
+    print(f"hcl-export: {len(results) - failed}/{len(results)} stacks valid as plain HCL in {outdir} "
+          f"({time.monotonic() - started:.0f}s)", flush=True)
+    return results
+
+
+def stack_files(outdir: Path, workspaces: Iterable[str] = WORKSPACES) -> dict[str, Path]:
+    """The cdk.tf of every stack an export wrote, keyed ``<workspace>/<stack>`` (for tests and docs)."""
+    return {f"{ws}/{p.parent.name}": p for ws in workspaces for p in sorted((outdir / ws / "stacks").glob("*/cdk.tf"))}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workspaces", nargs="*", help=f"default: all ({', '.join(WORKSPACES)})")
+    parser.add_argument("--outdir", type=Path, default=DEFAULT_OUTDIR)
+    parser.add_argument("--target", choices=["aws", "local"], default="aws",
+                        help="what to export (default aws: the configuration a real deployment runs)")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.workspaces) - set(WORKSPACES))
+    if unknown:
+        print(f"error: unknown workspace(s) {', '.join(unknown)}: valid are {', '.join(WORKSPACES)}", file=sys.stderr)
+        return 2
+    try:
+        results = export(args.workspaces or list(WORKSPACES), args.outdir.resolve(), args.target)
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 1 if any(r.error for r in results) or not results else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
