@@ -12,7 +12,7 @@ TARGET ?= local
 export TARGET
 
 .PHONY: help setup synth validate test test-fast test-e2e test-modules package deploy destroy destroy-data outputs \
-	emulator-stop bench hcl-export provider6-check diagram clean
+	emulator-stop bench hcl-export provider6-check diagram state-bootstrap state-env clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -75,6 +75,14 @@ provider6-check: package ## Synthesize with the aws 6.x bindings (.venv-aws6) an
 
 diagram: package ## Regenerate docs/architecture.png (+ .dot) from the synthesized prod stacks (needs graphviz)
 	@$(PY) -m tools.diagram
+
+state-bootstrap: $(STAMP) ## Create the shared Terraform state bucket (once per account; CREATE_LOCK_TABLE=true for TF < 1.10)
+	@$(PY) -m tools.tf -chdir=bootstrap/state-backend init -input=false
+	@$(PY) -m tools.tf -chdir=bootstrap/state-backend apply $(if $(filter true,$(CREATE_LOCK_TABLE)),-var create_lock_table=true)
+
+state-env: $(STAMP) ## Print the exports that point the stacks at the shared state bucket
+	@$(PY) -m tools.tf -chdir=bootstrap/state-backend output -json backend_env | \
+		$(PY) -c 'import json,sys; [print(f"export {k}={v}") for k, v in json.load(sys.stdin).items()]'
 
 clean: ## Remove build output (keeps .state/ and the venv)
 	rm -rf cdktf.out dist .cache/tmp .pytest_cache

@@ -68,5 +68,9 @@ def project_root() -> Path:
 @pytest.fixture()
 def clean_env() -> dict[str, str]:
     """The process environment without the variables that select a deployment."""
-    drop = {"TF_WORKSPACE", "ENVIRONMENT_SUFFIX", "TARGET", "LOCAL_AWS_ENDPOINT", "TRADING_DOMAIN"}
+    drop = {
+        "TF_WORKSPACE", "ENVIRONMENT_SUFFIX", "TARGET", "LOCAL_AWS_ENDPOINT", "TRADING_DOMAIN",
+        "TRADING_HOSTED_ZONE_ID", "TF_BACKEND", "TF_STATE_BUCKET", "TF_STATE_REGION", "TF_STATE_KMS_KEY_ID",
+        "TF_STATE_LOCK", "TF_STATE_LOCK_TABLE",
+    }
     return {k: v for k, v in os.environ.items() if k not in drop}

@@ -83,6 +83,13 @@ class Emulator:
             os.kill(pid, 0)
         except ProcessLookupError:
             return None
+        # PIDs wrap: a stale file may name an unrelated process. Only our server on our port counts.
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return pid  # no /proc (not Linux): trust the file
+        if b"tools.emulator_server" not in cmdline or str(self.port).encode() not in cmdline:
+            return None
         return pid
 
     def start(self, timeout: float = 30.0) -> bool:
