@@ -105,6 +105,8 @@ def _secret_values(node: object, path: str = "") -> list[str]:
     found: list[str] = []
     if isinstance(node, dict):
         for key, value in node.items():
+            if key == "sensitive_values":
+                continue  # flags saying which attributes are sensitive, not values
             here = f"{path}.{key}"
             if re.search(r"password|secret_string", key, re.IGNORECASE) and value not in (None, "", [], {}):
                 found.append(here)
