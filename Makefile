@@ -12,7 +12,7 @@ TARGET ?= local
 export TARGET
 
 .PHONY: help setup synth validate test test-fast test-e2e test-modules package deploy destroy destroy-data outputs \
-	emulator-stop bench hcl-export provider6-check diagram state-bootstrap state-env clean
+	emulator-stop bench hcl-export provider6-check diagram state-bootstrap state-env check module-docs clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -41,10 +41,17 @@ test-fast: $(STAMP) ## Unit, handler and module-contract tests (no emulator depl
 test-e2e: $(STAMP) ## End-to-end lifecycle tests against the local emulator (slow)
 	@$(PY) -m pytest -m e2e
 
-test: $(STAMP) ## Everything: module tests, fast tests and the end-to-end tests
+test: $(STAMP) ## Everything: module tests, fast tests, the policy gate and the end-to-end tests
 	@$(MAKE) --no-print-directory test-modules
 	@$(MAKE) --no-print-directory test-fast
+	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory test-e2e
+
+check: package ## Policy gate: module READMEs, checkov over modules, synthesized JSON and real plans (docs/policy.md)
+	@$(PY) -m tools.policy
+
+module-docs: $(STAMP) ## Regenerate the inputs/outputs tables of every module README
+	@$(PY) -m tools.module_docs
 
 package: $(STAMP) ## Build the shared Lambda ZIP (dist/lambda.zip)
 	@$(PY) -m tools.package
@@ -85,4 +92,4 @@ state-env: $(STAMP) ## Print the exports that point the stacks at the shared sta
 		$(PY) -c 'import json,sys; [print(f"export {k}={v}") for k, v in json.load(sys.stdin).items()]'
 
 clean: ## Remove build output (keeps .state/ and the venv)
-	rm -rf cdktf.out dist .cache/tmp .pytest_cache
+	rm -rf cdktf.out dist .cache/tmp .cache/plans .cache/policy .pytest_cache

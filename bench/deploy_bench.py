@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -26,11 +25,6 @@ from tools.emulator import Emulator  # noqa: E402
 from tools.synth import synth  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def timed(work) -> float:  # type: ignore[no-untyped-def]
     started = time.monotonic()
@@ -44,8 +38,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-parallel", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    emulator = Emulator(free_port())
-    emulator.start()
+    emulator = Emulator.private()
     rows: list[dict[str, object]] = []
     try:
         with tempfile.TemporaryDirectory(prefix="deploy-bench-", dir=os.environ.get("TMPDIR")) as tmp:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -43,17 +42,11 @@ def synth_aws(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Syn
     return synthesize(WORKSPACES, tmp_path_factory.mktemp("synth-aws"), {"TARGET": "aws"})
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
     """A private moto server on a free loopback port, stopped by PID at the end of the session."""
-    server = Emulator(free_port())
-    server.start()
+    server = Emulator.private()
     try:
         yield server
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -92,10 +93,27 @@ class Emulator:
             return None
         return pid
 
-    def start(self, timeout: float = 30.0) -> bool:
-        """Start the server unless one is healthy on the port; returns True when this call started it."""
+    @classmethod
+    def private(cls, attempts: int = 5) -> Emulator:
+        """A server of its own on a free loopback port (tests, gates, benchmarks), never shared.
+
+        Two processes can be handed the same free port before either binds it; the loser retries elsewhere.
+        """
+        for _ in range(attempts):
+            emulator = cls(free_port())
+            try:
+                emulator.start(reuse=False)
+            except EmulatorError:
+                continue
+            return emulator
+        raise EmulatorError(f"no private moto server could start after {attempts} ports; see {CACHE_DIR}/emulator")
+
+    def start(self, timeout: float = 30.0, reuse: bool = True) -> bool:
+        """Start the server unless one is healthy on the port (reuse); returns True when this call started it."""
         if self.healthy():
-            return False
+            if reuse:
+                return False
+            raise EmulatorError(f"port {self.port} is already served by another emulator")
         self.state_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **EMULATOR_ENV}
         with open(self.log_file, "ab") as log:
@@ -138,6 +156,12 @@ class Emulator:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
 
 
 def _alive(pid: int) -> bool:
