@@ -6,7 +6,7 @@ set -euo pipefail
 missing=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server-core)
 command -v mariadb-install-db >/dev/null 2>&1 || [ -x /usr/bin/mariadb-install-db ] || missing+=(mariadb-server-core)
-command -v mariadb-admin >/dev/null 2>&1 || missing+=(mariadb-client-core)
+command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client-core)
 
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,39 +15,43 @@ from tools import emulator_server
 
 
 @pytest.fixture()
-def rds() -> Iterator[Any]:
+def rds() -> Iterator[tuple[Any, str]]:
+    # Unique names: an outer mock_aws (the handler tests') may keep moto's state for the whole session, and moto
+    # names an automated snapshot per cluster and minute.
+    name = f"aurora-{uuid.uuid4().hex[:8]}"
     with mock_aws():
         client = boto3.client("rds", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
         client.create_db_cluster(
-            DBClusterIdentifier="aurora-t",
+            DBClusterIdentifier=name,
             Engine="aurora-mysql",
             MasterUsername="admin",
             ManageMasterUserPassword=True,
             StorageEncrypted=True,
         )
         client.delete_db_cluster(
-            DBClusterIdentifier="aurora-t", SkipFinalSnapshot=False, FinalDBSnapshotIdentifier="aurora-final-t-1"
+            DBClusterIdentifier=name, SkipFinalSnapshot=False, FinalDBSnapshotIdentifier=f"{name}-final"
         )
-        yield client
+        yield client, name
 
 
-def _restore(client: Any) -> dict[str, Any]:
+def _restore(rds: tuple[Any, str]) -> dict[str, Any]:
+    client, name = rds
     # Another identifier: moto names an automated snapshot per cluster and minute, which a same-minute recreate hits.
     return client.restore_db_cluster_from_snapshot(
-        DBClusterIdentifier="aurora-t2", SnapshotIdentifier="aurora-final-t-1", Engine="aurora-mysql"
+        DBClusterIdentifier=f"{name}-restored", SnapshotIdentifier=f"{name}-final", Engine="aurora-mysql"
     )["DBCluster"]
 
 
-def test_stock_moto_cannot_restore_a_managed_password_cluster(rds: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stock_moto_cannot_restore_a_managed_password_cluster(rds: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rds_models.DBCluster, "get_cfg", emulator_server._get_cfg)
     with pytest.raises(Exception, match="_master_user_password"):
         _restore(rds)
 
 
 def test_patched_moto_restores_it_and_the_secret_is_managed_again(
-    rds: Any, monkeypatch: pytest.MonkeyPatch
+    rds: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(rds_models.DBCluster, "get_cfg", emulator_server._tolerant_get_cfg)
     cluster = _restore(rds)
-    assert cluster["DBClusterIdentifier"] == "aurora-t2"
+    assert cluster["DBClusterIdentifier"] == f"{rds[1]}-restored"
     assert cluster["MasterUserSecret"]["SecretArn"].startswith("arn:aws:secretsmanager:us-east-1:")
