@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +72,8 @@ def write_cli_config() -> Path:
     config = CACHE_DIR / "terraformrc"
     text = cli_config_text(find_mirror())
     if not config.exists() or config.read_text() != text:
-        tmp = config.with_suffix(".tmp")
+        # Parallel callers (threads, processes) each write their own file; the atomic rename makes one win.
+        tmp = config.with_name(f"{config.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(text)
         tmp.replace(config)
     return config
