@@ -71,3 +71,16 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def markdown(report: dict[str, list[dict[str, object]]]) -> str:
+    """The section bench/report.py puts into bench/results.md."""
+    lines = [
+        "Real Terraform and provider against a private moto server; each workspace alone (apply, then destroy,"
+        " including its data-protection stack), then all three in parallel.",
+        "",
+        "| case | apply (s) | destroy (s) |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [f"| {row['case']} | {row['apply_s']} | {row['destroy_s']} |" for row in report["deploy"]]
+    return "\n".join(lines)
