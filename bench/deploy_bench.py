@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,8 +49,8 @@ def main(argv: list[str]) -> int:
             synth(configs, outdir)
             deployments = {c.workspace: Deployment(c, outdir) for c in configs}
             for workspace, deployment in deployments.items():
-                apply_s = timed(lambda: deployment.deploy(synthesize=False))
-                destroy_s = timed(lambda: deployment.destroy(with_data=True, synthesize=False))
+                apply_s = timed(partial(deployment.deploy, synthesize=False))
+                destroy_s = timed(partial(deployment.destroy, with_data=True, synthesize=False))
                 rows.append({"case": workspace, "apply_s": round(apply_s, 1), "destroy_s": round(destroy_s, 1)})
             if not args.no_parallel and len(deployments) > 1:
                 with ThreadPoolExecutor(max_workers=len(deployments)) as pool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tests.support.stacks import Synthesized
 from tools.diagram import DEFAULT_OUTPUT, DEFAULT_WORKSPACE, dot_for, graph, load, workspace_stacks
 
