@@ -17,6 +17,23 @@ _DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 
 
+# Every environment variable that selects or shapes a deployment; tools and tests that need a clean slate drop these.
+SELECTING_VARIABLES = (
+    "TF_WORKSPACE",
+    "ENVIRONMENT_SUFFIX",
+    "TARGET",
+    "LOCAL_AWS_ENDPOINT",
+    "TRADING_DOMAIN",
+    "TRADING_HOSTED_ZONE_ID",
+    "TF_BACKEND",
+    "TF_STATE_BUCKET",
+    "TF_STATE_REGION",
+    "TF_STATE_KMS_KEY_ID",
+    "TF_STATE_LOCK",
+    "TF_STATE_LOCK_TABLE",
+)
+
+
 class ConfigError(ValueError):
     """The environment does not describe a valid deployment."""
 

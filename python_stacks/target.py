@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+# The emulator accepts any credentials; these are the ones every local client presents.
+TEST_ACCESS_KEY = TEST_SECRET_KEY = "test"
 
 # Every AWS API the stack (and its modules) calls; the local target routes each one to the emulator.
 AWS_SERVICES = (
@@ -61,8 +63,8 @@ class Target:
         if not self.is_local:
             return {}
         return {
-            "access_key": "test",
-            "secret_key": "test",
+            "access_key": TEST_ACCESS_KEY,
+            "secret_key": TEST_SECRET_KEY,
             "skip_credentials_validation": True,
             "skip_requesting_account_id": False,
             "skip_metadata_api_check": "true",
@@ -76,8 +78,8 @@ class Target:
         if not self.is_local:
             return {}
         return {
-            "access_key": "test",
-            "secret_key": "test",
+            "access_key": TEST_ACCESS_KEY,
+            "secret_key": TEST_SECRET_KEY,
             # The backend needs no account id and no credential check against the emulator.
             "skip_credentials_validation": True,
             "skip_requesting_account_id": True,

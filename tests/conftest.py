@@ -15,6 +15,7 @@ from python_stacks import runtime
 # Before any cdktf import: jsii caches and temporary folders go to the project cache.
 runtime.prepare()
 
+from python_stacks.config import SELECTING_VARIABLES  # noqa: E402
 from tests.support.stacks import Synthesized, synthesize  # noqa: E402
 from tools.emulator import Emulator  # noqa: E402
 
@@ -61,9 +62,4 @@ def project_root() -> Path:
 @pytest.fixture()
 def clean_env() -> dict[str, str]:
     """The process environment without the variables that select a deployment."""
-    drop = {
-        "TF_WORKSPACE", "ENVIRONMENT_SUFFIX", "TARGET", "LOCAL_AWS_ENDPOINT", "TRADING_DOMAIN",
-        "TRADING_HOSTED_ZONE_ID", "TF_BACKEND", "TF_STATE_BUCKET", "TF_STATE_REGION", "TF_STATE_KMS_KEY_ID",
-        "TF_STATE_LOCK", "TF_STATE_LOCK_TABLE",
-    }
-    return {k: v for k, v in os.environ.items() if k not in drop}
+    return {k: v for k, v in os.environ.items() if k not in SELECTING_VARIABLES}

@@ -17,8 +17,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
+from python_stacks.target import TEST_ACCESS_KEY, TEST_SECRET_KEY
 from tools.tf import CACHE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,6 +158,19 @@ class Emulator:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
+
+
+def aws_client(endpoint: str, service: str, region: str = "us-east-1") -> Any:
+    """A boto3 client of ``service`` talking to the emulator at ``endpoint``."""
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id=TEST_ACCESS_KEY,
+        aws_secret_access_key=TEST_SECRET_KEY,
+    )
 
 
 def free_port() -> int:

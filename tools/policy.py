@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from python_stacks.config import SELECTING_VARIABLES
 from tools.tf import CACHE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,20 +37,6 @@ SKIP_FILE = ROOT / "policy" / "checkov.yaml"
 PLANS_DIR = CACHE_DIR / "plans"
 WORK_DIR = CACHE_DIR / "policy"
 # Variables that select a deployment: the gate checks the project's own workspaces, whatever the caller's shell says.
-SELECTING_VARIABLES = (
-    "TF_WORKSPACE",
-    "ENVIRONMENT_SUFFIX",
-    "TARGET",
-    "LOCAL_AWS_ENDPOINT",
-    "TRADING_DOMAIN",
-    "TRADING_HOSTED_ZONE_ID",
-    "TF_BACKEND",
-    "TF_STATE_BUCKET",
-    "TF_STATE_REGION",
-    "TF_STATE_KMS_KEY_ID",
-    "TF_STATE_LOCK",
-    "TF_STATE_LOCK_TABLE",
-)
 _CHECK_ID = re.compile(r"^CKV2?_AWS_\d+$")
 _RESOURCE_TYPE = re.compile(r"aws_[a-z0-9_]+\.")
 

@@ -5,19 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from python_stacks.config import StackConfig
+from tools.emulator import aws_client
 
 
 def rds_client(config: StackConfig) -> Any:
+    if config.target.endpoint is not None:
+        return aws_client(config.target.endpoint, "rds", config.settings.region)
     import boto3
 
-    if config.target.is_local:
-        return boto3.client(
-            "rds",
-            region_name=config.settings.region,
-            endpoint_url=config.target.endpoint,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
     return boto3.client("rds", region_name=config.settings.region)
 
 

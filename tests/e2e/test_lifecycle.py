@@ -14,14 +14,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
 import pytest
 
 from python_stacks.app_builder import load_configs
 from tests.e2e.emulator_noise import EMULATOR_NOISE
 from tests.support.sweep import final_snapshots, kms_keys_pending_deletion, leftovers
 from tools.deploy import Deployment
-from tools.emulator import Emulator
+from tools.emulator import Emulator, aws_client
 from tools.synth import synth
 from tools.tf import terraform_binary
 
@@ -44,8 +43,7 @@ class Lifecycle:
             return dict(zip(workspaces, pool.map(work, workspaces), strict=True))
 
     def boto(self, service: str):  # type: ignore[no-untyped-def]
-        return boto3.client(service, region_name="us-east-1", endpoint_url=self.emulator.endpoint,
-                            aws_access_key_id="test", aws_secret_access_key="test")
+        return aws_client(self.emulator.endpoint, service)
 
 
 @pytest.fixture(scope="module")

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from python_stacks.backend import S3State
 from python_stacks.config import StackConfig, load_config
 from python_stacks.target import target_for
-from tools.emulator import Emulator
+from tools.emulator import Emulator, aws_client
 from tools.tf import terraform_binary, terraform_env
 
 pytestmark = pytest.mark.e2e
@@ -56,9 +55,7 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def aws(endpoint: str, service: str) -> Any:
-    return boto3.client(
-        service, region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test"
-    )
+    return aws_client(endpoint, service)
 
 
 class HeldApply:

@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import boto3
+from tools.emulator import aws_client
 
 REGION = "us-east-1"
 
 
 def _client(endpoint: str, service: str) -> Any:
-    return boto3.client(
-        service, region_name=REGION, endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test"
-    )
+    return aws_client(endpoint, service, REGION)
 
 
 def _tag_name(tags: list[dict[str, str]] | None) -> str:
