@@ -1,4 +1,5 @@
-"""The local AWS endpoint: a moto server on loopback, started once and found again through its PID file.
+"""The local AWS endpoint: the emulator server (local_cloud, moto plus its extensions) on loopback, started once
+and found again through its PID file.
 
 Usage: ``python -m tools.emulator start|stop|status|reset [--port N]`` (default port from LOCAL_AWS_ENDPOINT or
 4566). ``start`` reuses a healthy server already running on the port.
@@ -28,13 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 4566
 HOST = "127.0.0.1"
 
-# Emulator settings the stack needs (docs/decisions/0004-local-emulator-target.md).
-EMULATOR_ENV = {
-    # AWS managed policies (e.g. AmazonRDSEnhancedMonitoringRole) exist only when moto loads them.
-    "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
-    # ACM certificates become ISSUED after this many seconds instead of moto's default 60.
-    "MOTO_ACM_VALIDATION_WAIT": "1",
-}
+# What the PID file's process must be running for it to count as our server (PIDs wrap).
+SERVER_MODULE = "local_cloud.server"
 
 
 class EmulatorError(RuntimeError):
@@ -91,7 +87,7 @@ class Emulator:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             return pid  # no /proc (not Linux): trust the file
-        if b"tools.emulator_server" not in cmdline or str(self.port).encode() not in cmdline:
+        if SERVER_MODULE.encode() not in cmdline or str(self.port).encode() not in cmdline:
             return None
         return pid
 
@@ -117,16 +113,14 @@ class Emulator:
                 return False
             raise EmulatorError(f"port {self.port} is already served by another emulator")
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **EMULATOR_ENV}
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
-                # moto's own server with the project's one adaptation (tools/emulator_server.py).
-                [sys.executable, "-m", "tools.emulator_server", "-H", HOST, "-p", str(self.port)],
+                [sys.executable, "-m", SERVER_MODULE, "-H", HOST, "-p", str(self.port), "--run-root",
+                 str(self.state_dir)],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=env,
                 start_new_session=True,  # survives the make/pytest process that started it
             )
         self.pid_file.write_text(f"{process.pid}\n")

@@ -1,16 +1,13 @@
-"""moto's server with the one adaptation this project needs, applied in the test tooling, never in the stack.
+"""Fixes for moto bugs the stack runs into, applied whether or not the extensions are on.
 
 moto 5.2.5 cannot restore a DB cluster from a snapshot when RDS manages the master password: ``DBCluster.get_cfg``
 pops ``_master_user_password``, which such a cluster never sets (KeyError; the provider then retries for two
 hours). prod's destroy-and-recreate restores exactly such a cluster, so the emulator gets a tolerant ``get_cfg``.
-tests/unit/test_emulator_patch.py proves the upstream bug and the fix; drop this when moto fixes it.
-
-Usage: ``python -m tools.emulator_server [moto_server arguments]`` (tools/emulator.py starts it).
+tests/unit/test_moto_fixes.py proves the upstream bug and the fix; drop this when moto fixes it.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from moto.rds import models as rds_models
@@ -25,17 +22,5 @@ def _tolerant_get_cfg(self: Any) -> dict[str, Any]:
     return _get_cfg(self)
 
 
-def apply_patches() -> None:
+def apply() -> None:
     rds_models.DBCluster.get_cfg = _tolerant_get_cfg  # type: ignore[method-assign]
-
-
-def main(argv: list[str]) -> int:
-    apply_patches()
-    from moto.server import main as moto_main
-
-    moto_main(argv)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,4 @@
-"""The emulator adaptation in tools/emulator_server.py: the upstream bug exists, and the patch fixes it."""
+"""The moto fix in local_cloud/moto_fixes.py: the upstream bug exists, and the fix repairs it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 from moto.rds import models as rds_models
 
-from tools import emulator_server
+from local_cloud import moto_fixes
 
 
 @pytest.fixture()
@@ -43,7 +43,7 @@ def _restore(rds: tuple[Any, str]) -> dict[str, Any]:
 
 
 def test_stock_moto_cannot_restore_a_managed_password_cluster(rds: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rds_models.DBCluster, "get_cfg", emulator_server._get_cfg)
+    monkeypatch.setattr(rds_models.DBCluster, "get_cfg", moto_fixes._get_cfg)
     with pytest.raises(Exception, match="_master_user_password"):
         _restore(rds)
 
@@ -51,7 +51,7 @@ def test_stock_moto_cannot_restore_a_managed_password_cluster(rds: tuple[Any, st
 def test_patched_moto_restores_it_and_the_secret_is_managed_again(
     rds: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rds_models.DBCluster, "get_cfg", emulator_server._tolerant_get_cfg)
+    monkeypatch.setattr(rds_models.DBCluster, "get_cfg", moto_fixes._tolerant_get_cfg)
     cluster = _restore(rds)
     assert cluster["DBClusterIdentifier"] == f"{rds[1]}-restored"
     assert cluster["MasterUserSecret"]["SecretArn"].startswith("arn:aws:secretsmanager:us-east-1:")
