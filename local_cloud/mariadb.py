@@ -24,6 +24,7 @@ import getpass
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -44,15 +45,17 @@ _SEARCH_PATH = os.pathsep.join(
 # Small InnoDB files keep a data directory at about 35 MB (the default redo log alone is 96 MB) and make a start
 # take well under a second; durability stays at its defaults (flush at every commit), so a SIGKILL loses no
 # committed transaction.
+_FILE_OPTIONS = ("--innodb-log-file-size=16M", "--innodb-buffer-pool-size=64M")
 SERVER_OPTIONS = (
-    "--innodb-log-file-size=16M",
-    "--innodb-buffer-pool-size=64M",
+    *_FILE_OPTIONS,
     "--max-connections=200",
     "--character-set-server=utf8mb4",
     "--collation-server=utf8mb4_uca1400_ai_ci",
     "--sql-mode=ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
     "NO_ENGINE_SUBSTITUTION",
 )
+# Only what shapes the files: a collation given to mariadb-install-db would stick to the views it creates in
+# ``mysql`` (``mysql.user``), and mariadb-dump's own queries on them then fail with "Illegal mix of collations".
 _INSTALL_OPTIONS = ("--auth-root-authentication-method=normal", "--skip-test-db")
 # Databases of the server itself: never dumped, never restored.
 SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
@@ -76,6 +79,13 @@ def find_binary(name: str) -> str:
     return path
 
 
+def free_port() -> int:
+    """A loopback port free right now (another process may take it before it is bound: callers retry)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("TRADING_CACHE_DIR", ROOT / ".cache")) / "local_cloud" / "mariadb"
 
@@ -88,7 +98,7 @@ def template_dir() -> Path:
     version = subprocess.run(
         [find_binary("mariadbd"), "--version"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    key = hashlib.sha256("\n".join([version, *_INSTALL_OPTIONS, *SERVER_OPTIONS]).encode()).hexdigest()[:16]
+    key = hashlib.sha256("\n".join([version, *_INSTALL_OPTIONS, *_FILE_OPTIONS]).encode()).hexdigest()[:16]
     template = cache_dir() / f"template-{key}"
     if template.is_dir():
         return template
@@ -97,7 +107,7 @@ def template_dir() -> Path:
     try:
         result = subprocess.run(
             [find_binary("mariadb-install-db"), "--no-defaults", f"--datadir={scratch}",
-             f"--user={getpass.getuser()}", *_INSTALL_OPTIONS, *SERVER_OPTIONS],
+             f"--user={getpass.getuser()}", *_INSTALL_OPTIONS, *_FILE_OPTIONS],
             capture_output=True, text=True, timeout=300, check=False,
         )
         if result.returncode != 0:
@@ -236,7 +246,7 @@ class ServerSpec:
         """Run parameterised statements as root."""
         with self.admin() as connection, connection.cursor() as cursor:
             for sql, args in statements:
-                cursor.execute(sql, args)
+                cursor.execute(sql, args or None)  # no args: no %-formatting of the statement
 
     def log_tail(self, lines: int = 30) -> str:
         try:

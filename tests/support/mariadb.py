@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -28,17 +27,11 @@ import pymysql
 import pytest
 
 from local_cloud import tls as local_tls
-from local_cloud.mariadb import INSTALL_HINT, MariaDBNotInstalled, ServerSpec, find_binary
+from local_cloud.mariadb import INSTALL_HINT, MariaDBNotInstalled, ServerSpec, find_binary, free_port
 from local_cloud.tls import TlsFiles
 
 __all__ = ["INSTALL_HINT", "MariaDB", "MariaDBNotInstalled", "TlsFiles", "find_binary", "free_port",
            "make_tls_files", "mariadb_server"]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def make_tls_files(directory: Path, common_name: str = "Test MariaDB CA") -> TlsFiles:
