@@ -86,7 +86,7 @@ class ClusterServers:
     def create(self, identity: ClusterIdentity, master_password: str) -> ClusterServer:
         """A new server from the template: the master user, the cluster's database, nothing else."""
         directory = self._root / identity.resource_id
-        tls = self._authority.issue(directory / "tls", list(identity.host_names), common_name=identity.endpoint)
+        tls = self._authority.issue(directory / "tls", list(identity.host_names), common_name=identity.identifier)
         spec = ServerSpec(directory, 0, tls, require_secure_transport=True)
         spec.initialise()
         server = ClusterServer(identity, spec)
@@ -114,7 +114,8 @@ class ClusterServers:
         if server is None:
             return
         if identity.host_names != server.identity.host_names:
-            self._authority.issue(server.spec.directory / "tls", list(identity.host_names), common_name=identity.endpoint)
+            self._authority.issue(server.spec.directory / "tls", list(identity.host_names),
+                                  common_name=identity.identifier)
             if server.running:
                 server.spec.execute([("FLUSH SSL", ())])
         server.identity = identity
