@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -155,8 +156,11 @@ class ClusterServers:
         shutil.rmtree(server.spec.directory, ignore_errors=True)
 
     def clear(self) -> None:
-        for server in list(self):
-            self.remove(server.identity.resource_id)
+        # All at once: each server takes a fraction of a second to shut down, and a reset is one HTTP request.
+        servers = list(self)
+        if servers:
+            with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+                list(pool.map(self.remove, [server.identity.resource_id for server in servers]))
 
     def _require(self, resource_id: str) -> ClusterServer:
         server = self.get(resource_id)
