@@ -1,4 +1,4 @@
-"""moto's server with the one adaptation this project needs, applied in the test tooling, never in the stack.
+"""moto's server with the adaptations this project needs, applied in the test tooling, never in the stack.
 
 moto 5.2.5 cannot restore a DB cluster from a snapshot when RDS manages the master password: ``DBCluster.get_cfg``
 pops ``_master_user_password``, which such a cluster never sets (KeyError; the provider then retries for two
@@ -15,6 +15,8 @@ from typing import Any
 
 from moto.rds import models as rds_models
 
+from local_cloud import composite_alarms
+
 _get_cfg = rds_models.DBCluster.get_cfg
 
 
@@ -27,6 +29,8 @@ def _tolerant_get_cfg(self: Any) -> dict[str, Any]:
 
 def apply_patches() -> None:
     rds_models.DBCluster.get_cfg = _tolerant_get_cfg  # type: ignore[method-assign]
+    # moto has no PutCompositeAlarm handler; the stack's "trading degraded" page is a composite alarm.
+    composite_alarms.apply()
 
 
 def main(argv: list[str]) -> int:
