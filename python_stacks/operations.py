@@ -443,10 +443,10 @@ class Operations(Construct):
                 _graph("Aurora freeable memory by role (bytes, min)", per_role("FreeableMemory", "Minimum")),
             ],
         ]
+        # One line, no backslash escapes: cdktf's HCL export does not escape backslashes inside strings.
         header = (
-            f"## Trading platform: {suffix}\n"
-            f"Pages go out on **{self.composite_name}**; every alarm is named alarm-...-{suffix} and has its runbook "
-            "in docs/operations.md. Rows: API, trades, functions, Aurora."
+            f"**Trading platform {suffix}**: pages go out on **{self.composite_name}**; every alarm is named "
+            f"alarm-...-{suffix} and has its runbook in docs/operations.md. Rows: API, trades, functions, Aurora."
         )
         widgets: list[dict[str, Any]] = [
             {"type": "text", "x": 0, "y": 0, "width": 24, "height": 2, "properties": {"markdown": header}}
