@@ -10,6 +10,7 @@ from constructs import Construct
 
 from python_stacks.constants import KMS_ALIAS_BASE, REGION
 from python_stacks.naming import Naming
+from python_stacks.operations import alarm_arn_pattern
 
 # Services that encrypt with this key on behalf of principals of the account.
 SERVICES_VIA = tuple(f"{service}.{REGION}.amazonaws.com" for service in ("rds", "secretsmanager", "lambda", "s3"))
@@ -57,6 +58,22 @@ class PlatformKey(Construct):
                     "condition": [
                         {"test": "StringEquals", "variable": "kms:CallerAccount", "values": [account_id]},
                         {"test": "StringEquals", "variable": "kms:ViaService", "values": list(SERVICES_VIA)},
+                    ],
+                },
+                {
+                    # CloudWatch encrypts the notifications of this workspace's alarms for the alert topic, which
+                    # is encrypted with this key (docs/operations.md); no other alarm may use the key.
+                    "sid": "CloudWatchAlarmsOfThisWorkspaceNotify",
+                    "principals": [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}],
+                    "actions": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "resources": ["*"],
+                    "condition": [
+                        {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [account_id]},
+                        {
+                            "test": "ArnLike",
+                            "variable": "aws:SourceArn",
+                            "values": [alarm_arn_pattern(naming, account_id)],
+                        },
                     ],
                 },
             ],

@@ -7,13 +7,19 @@ real AWS lives in ``target``.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from python_stacks.constants import REGION
 
 
 class UnknownWorkspaceError(ValueError):
     """The Terraform workspace is not one this project knows."""
+
+
+class InvalidOperationsSettingError(ValueError):
+    """An alarm threshold or an alert subscription in OPERATIONS cannot work."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,11 @@ class WorkspaceSettings:
     def region(self) -> str:
         return REGION
 
+    @property
+    def operations(self) -> OperationsSettings:
+        """Alarm thresholds and alert subscribers (``OPERATIONS``, kept in a table of their own)."""
+        return OPERATIONS[self.workspace]
+
 
 WORKSPACES: dict[str, WorkspaceSettings] = {
     "dev": WorkspaceSettings(
@@ -107,6 +118,140 @@ WORKSPACES: dict[str, WorkspaceSettings] = {
         # A longer window leaves time to cancel an accidental deletion of the key that encrypts prod snapshots.
         kms_deletion_window_days=30,
         api_host_label="api",
+    ),
+}
+
+
+# --- operations: alarm thresholds and alert subscribers (docs/operations.md) ----------------------------------------
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}$")
+ALERT_PROTOCOLS = ("email", "https")
+
+
+@dataclass(frozen=True)
+class AlertSubscription:
+    """A subscriber of the workspace's alert topic: an e-mail address or an HTTPS endpoint (chat, paging service).
+
+    ``paging_only`` subscribers receive only the composite "trading degraded" alarm (an SNS filter on the message
+    body's AlarmName); the others receive every alarm. HTTPS endpoints must confirm the subscription themselves.
+    """
+
+    protocol: str
+    endpoint: str
+    paging_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.protocol not in ALERT_PROTOCOLS:
+            raise InvalidOperationsSettingError(
+                f"invalid alert subscription protocol {self.protocol!r}: use one of {', '.join(ALERT_PROTOCOLS)}"
+            )
+        if self.protocol == "email" and not _EMAIL.match(self.endpoint):
+            raise InvalidOperationsSettingError(
+                f"invalid alert e-mail address {self.endpoint!r}: expected name@example.com"
+            )
+        if self.protocol == "https":
+            url = urlparse(self.endpoint)
+            if url.scheme != "https" or not url.hostname:
+                raise InvalidOperationsSettingError(
+                    f"invalid alert endpoint {self.endpoint!r}: expected an https:// URL with a host name"
+                )
+
+
+@dataclass(frozen=True)
+class OperationsSettings:
+    """What the workspace's alarms compare against. Every alarm fires when ``datapoints_to_alarm`` of the last
+    ``evaluation_periods`` periods of ``period_s`` breach; docs/decisions/0014-operations.md explains the figures."""
+
+    # API Gateway stage metrics: 5XXError/4XXError averages are the share of requests answered so.
+    api_5xx_rate: float
+    api_4xx_rate: float
+    # p99 of Latency (request in to response out, ms) on each trade route.
+    api_latency_p99_ms: int
+    # Lambda, every function: unhandled errors (Sum per period) above this.
+    lambda_errors_per_period: int
+    # Lambda p99 Duration above this share of the function's timeout.
+    lambda_duration_p99_of_timeout: float
+    # Lambda ConcurrentExecutions at or above this share of the function's reserved concurrency.
+    lambda_concurrency_of_reserved: float
+    # Aurora, on the WRITER/READER role metrics (tf_modules/aurora alarms.tf).
+    aurora_writer_cpu_percent: int
+    aurora_connections_percent_of_max: int
+    aurora_freeable_memory_mib: int
+    aurora_free_local_storage_mib: int
+    aurora_replica_lag_ms: int
+    # Throttles are never normal: any throttled invocation (Sum per period) above this fires.
+    lambda_throttles_per_period: int = 0
+    period_s: int = 60
+    evaluation_periods: int = 5
+    datapoints_to_alarm: int = 3
+    # Nobody is subscribed by default; add team addresses or paging endpoints here (docs/operations.md).
+    subscriptions: tuple[AlertSubscription, ...] = ()
+
+    def __post_init__(self) -> None:
+        shares = {
+            "api_5xx_rate": self.api_5xx_rate,
+            "api_4xx_rate": self.api_4xx_rate,
+            "lambda_duration_p99_of_timeout": self.lambda_duration_p99_of_timeout,
+            "lambda_concurrency_of_reserved": self.lambda_concurrency_of_reserved,
+        }
+        for name, value in shares.items():
+            if not 0 < value < 1:
+                raise InvalidOperationsSettingError(f"invalid {name} {value!r}: expected a share between 0 and 1")
+        percents = {
+            "aurora_writer_cpu_percent": self.aurora_writer_cpu_percent,
+            "aurora_connections_percent_of_max": self.aurora_connections_percent_of_max,
+        }
+        for name, value in percents.items():
+            if not 0 < value <= 100:
+                raise InvalidOperationsSettingError(f"invalid {name} {value!r}: expected a percentage from 1 to 100")
+        if not 1 <= self.datapoints_to_alarm <= self.evaluation_periods:
+            raise InvalidOperationsSettingError(
+                f"invalid datapoints_to_alarm {self.datapoints_to_alarm!r}: expected 1 to evaluation_periods "
+                f"({self.evaluation_periods})"
+            )
+
+
+OPERATIONS: dict[str, OperationsSettings] = {
+    # dev takes experiments and cold starts: alarms mean "look when you can", not "something broke".
+    "dev": OperationsSettings(
+        api_5xx_rate=0.05,
+        api_4xx_rate=0.25,
+        api_latency_p99_ms=3000,
+        lambda_errors_per_period=5,
+        lambda_duration_p99_of_timeout=0.8,
+        lambda_concurrency_of_reserved=0.8,
+        aurora_writer_cpu_percent=90,
+        aurora_connections_percent_of_max=80,
+        aurora_freeable_memory_mib=1024,
+        aurora_free_local_storage_mib=3072,
+        aurora_replica_lag_ms=2000,
+    ),
+    "staging": OperationsSettings(
+        api_5xx_rate=0.02,
+        api_4xx_rate=0.15,
+        api_latency_p99_ms=2000,
+        lambda_errors_per_period=2,
+        lambda_duration_p99_of_timeout=0.8,
+        lambda_concurrency_of_reserved=0.8,
+        aurora_writer_cpu_percent=80,
+        aurora_connections_percent_of_max=80,
+        aurora_freeable_memory_mib=1024,
+        aurora_free_local_storage_mib=3072,
+        aurora_replica_lag_ms=1000,
+    ),
+    # prod: one failed trade in a hundred, or a second at p99, is already a desk-visible problem.
+    "prod": OperationsSettings(
+        api_5xx_rate=0.01,
+        api_4xx_rate=0.10,
+        api_latency_p99_ms=1000,
+        lambda_errors_per_period=1,
+        lambda_duration_p99_of_timeout=0.8,
+        lambda_concurrency_of_reserved=0.8,
+        aurora_writer_cpu_percent=75,
+        aurora_connections_percent_of_max=75,
+        aurora_freeable_memory_mib=1024,
+        aurora_free_local_storage_mib=3072,
+        aurora_replica_lag_ms=500,
     ),
 }
 

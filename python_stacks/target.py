@@ -28,6 +28,7 @@ AWS_SERVICES = (
     "route53",
     "s3",
     "secretsmanager",
+    "sns",
     "sts",
 )
 # What the S3 state backend calls: the bucket, the optional DynamoDB lock table, and STS/IAM for credentials.

@@ -18,6 +18,7 @@ from python_stacks.functions import FUNCTIONS, TRADES_API
 from python_stacks.log_groups import encrypted_log_group
 from python_stacks.modules import hcl_module
 from python_stacks.network_access import LambdaNetworkAccess
+from python_stacks.operations import Operations
 from python_stacks.stack_names import trading_stack_id
 from python_stacks.storage import ArtifactsBucket
 
@@ -104,6 +105,17 @@ class TradingStack(TradingStackBase):
             zone_id=dns.zone_id,
         )
         dns.alias_api(api)
+        # Alert topic, alarms (Aurora's inside tf_modules/aurora), the paging composite and the dashboard.
+        operations = Operations(
+            self,
+            "operations",
+            config=config,
+            account_id=account_id,
+            kms_key_arn=kms_key_arn,
+            api=api,
+            functions=functions.by_type,
+            database=database,
+        )
 
         outputs = {
             "api_invoke_url": (api.get_string("stage_invoke_url"), "Invoke URL of the API Gateway stage."),
@@ -131,6 +143,8 @@ class TradingStack(TradingStackBase):
             "kms_key_arn": (kms_key_arn, "ARN of the platform KMS key."),
             "kms_key_alias": (key.name, "Alias of the platform KMS key."),
             "artifacts_bucket": (artifacts.bucket.bucket, "Name of the artifacts bucket."),
+            "alert_topic_arn": (operations.topic.arn, "SNS topic every alarm notifies (docs/operations.md)."),
+            "dashboard_name": (operations.dashboard.dashboard_name, "CloudWatch dashboard of the workspace."),
         }
         for name, (value, description) in outputs.items():
             TerraformOutput(self, name, value=value, description=description)

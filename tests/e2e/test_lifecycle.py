@@ -90,6 +90,26 @@ def test_three_workspaces_deploy_side_by_side(lifecycle: Lifecycle) -> None:
         assert clusters[f"aurora-{workspace}"]["DeletionProtection"] is False
 
 
+def test_each_workspace_has_its_alert_topic_alarms_and_dashboard(lifecycle: Lifecycle) -> None:
+    cloudwatch, sns = lifecycle.boto("cloudwatch"), lifecycle.boto("sns")
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    alarms = [a for page in pages for kind in ("MetricAlarms", "CompositeAlarms") for a in page[kind]]
+    for workspace in WORKSPACES:
+        found = leftovers(lifecycle.emulator.endpoint, workspace)
+        assert found["topics"] == [f"alerts-{workspace}"] and found["dashboards"] == [f"dashboard-{workspace}"]
+        topic = lifecycle.outputs[workspace]["alert_topic_arn"]
+        key = sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"]
+        assert key == lifecycle.outputs[workspace]["kms_key_arn"], "the topic is encrypted with the workspace key"
+        own = [a for a in alarms if a["AlarmName"].endswith(f"-{workspace}")]
+        assert {a["AlarmName"] for a in own} == set(found["alarms"])
+        assert f"alarm-trading-degraded-{workspace}" in found["alarms"]
+        assert any(a["AlarmName"].startswith("alarm-aurora-") for a in own), "the module's alarms deployed too"
+        for alarm in own:
+            assert alarm["AlarmActions"] == [topic] and alarm["OKActions"] == [topic], alarm["AlarmName"]
+        body = cloudwatch.get_dashboard(DashboardName=f"dashboard-{workspace}")["DashboardBody"]
+        assert json.loads(body)["widgets"], "the dashboard body arrived as JSON"
+
+
 def test_a_second_plan_shows_only_the_documented_emulator_noise(lifecycle: Lifecycle) -> None:
     for workspace in WORKSPACES:
         deployment = lifecycle.deployments[workspace]

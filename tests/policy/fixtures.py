@@ -51,6 +51,26 @@ def _route(key: str, authorization: str) -> dict[str, Any]:
     )
 
 
+TOPIC = "aws_sns_topic.operations_topic"
+TOPIC_REFERENCES = [f"{TOPIC}.arn", TOPIC]
+
+
+def _alarm(address: str, name: str, resource_type: str = "aws_cloudwatch_metric_alarm", **after: Any) -> dict[str, Any]:
+    """An alarm as a fresh plan shows it: its actions name a topic whose ARN is known only after apply."""
+    return change(
+        address,
+        resource_type,
+        {
+            "alarm_name": name,
+            "alarm_description": f"{name} fired. First check: the runbook in docs/operations.md.",
+            "actions_enabled": True,
+            "tags": {"Name": name},
+            **after,
+        },
+        {"alarm_actions": True, "ok_actions": True, "arn": True},
+    )
+
+
 def compliant_plan() -> dict[str, Any]:
     assume = _document(
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
@@ -160,6 +180,20 @@ def compliant_plan() -> dict[str, Any]:
             _route("GET /trades/{id}", "AWS_IAM"),
             _route("GET /health", "NONE"),
             change(
+                TOPIC,
+                "aws_sns_topic",
+                {"name": "alerts-dev", "kms_master_key_id": KEY, "tags": {"Name": "alerts-dev"}},
+                {"arn": True},
+            ),
+            _alarm("aws_cloudwatch_metric_alarm.api", "alarm-api-5xx-rate-dev"),
+            _alarm('module.aurora.aws_cloudwatch_metric_alarm.this["writer-cpu"]', "alarm-aurora-writer-cpu-dev"),
+            _alarm(
+                "aws_cloudwatch_composite_alarm.degraded",
+                "alarm-trading-degraded-dev",
+                "aws_cloudwatch_composite_alarm",
+                alarm_rule='ALARM("alarm-api-5xx-rate-dev") OR ALARM("alarm-aurora-writer-cpu-dev")',
+            ),
+            change(
                 "aws_route53_zone.zone",
                 "aws_route53_zone",
                 {"name": "dev.trading.example.com", "force_destroy": True, "tags": {"Name": "zone-dev"}},
@@ -203,7 +237,37 @@ def compliant_plan() -> dict[str, Any]:
                             "bucket": {"references": ["aws_s3_bucket.artifacts.id", "aws_s3_bucket.artifacts"]}
                         },
                     },
-                ]
+                    *(
+                        {
+                            "address": address,
+                            "expressions": {
+                                "alarm_actions": {"references": TOPIC_REFERENCES},
+                                "ok_actions": {"references": TOPIC_REFERENCES},
+                            },
+                        }
+                        for address in ("aws_cloudwatch_metric_alarm.api", "aws_cloudwatch_composite_alarm.degraded")
+                    ),
+                ],
+                # The Aurora module's alarms notify what the root passes in (module.aurora.var.* -> the topic).
+                "module_calls": {
+                    "aurora": {
+                        "expressions": {
+                            "cloudwatch_alarm_actions": {"references": TOPIC_REFERENCES},
+                            "cloudwatch_ok_actions": {"references": TOPIC_REFERENCES},
+                        },
+                        "module": {
+                            "resources": [
+                                {
+                                    "address": "aws_cloudwatch_metric_alarm.this",
+                                    "expressions": {
+                                        "alarm_actions": {"references": ["var.cloudwatch_alarm_actions"]},
+                                        "ok_actions": {"references": ["var.cloudwatch_ok_actions"]},
+                                    },
+                                }
+                            ]
+                        },
+                    }
+                },
             },
         },
     }

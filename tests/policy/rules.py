@@ -2,8 +2,9 @@
 
 checkov checks generic good practice; these check the customer's rules: our KMS key everywhere data rests, 30-day
 retention and 90-day expiration, the environment suffix in every name, nothing protected from destroy, no ``*`` on
-``*``, no plaintext secret, trade routes behind authorization. Each rule returns violations naming the resource;
-an empty list means the stack complies. tests/policy/test_rules_fail_on_broken_plans.py proves each rule can fail.
+``*``, no plaintext secret, trade routes behind authorization, every alarm telling the workspace's own topic. Each
+rule returns violations naming the resource; an empty list means the stack complies.
+tests/policy/test_rules_fail_on_broken_plans.py proves each rule can fail.
 """
 
 from __future__ import annotations
@@ -180,6 +181,12 @@ NO_DATA_AT_REST = frozenset(
         # Terraform-only resources: their values live in the (encrypted) state, not in AWS
         "terraform_data",
         "aws_lambda_invocation",
+        # operations: alarm and dashboard definitions, and who the (encrypted) topic delivers to
+        "aws_cloudwatch_metric_alarm",
+        "aws_cloudwatch_composite_alarm",
+        "aws_cloudwatch_dashboard",
+        "aws_sns_topic_policy",
+        "aws_sns_topic_subscription",
     }
 )
 
@@ -228,6 +235,8 @@ def _key_checks(r: Resource) -> list[tuple[str, Any]]:
         return [("kms_key_arn", v.get("kms_key_arn"))]
     if r.type == "aws_secretsmanager_secret":
         return [("kms_key_id", v.get("kms_key_id"))]
+    if r.type == "aws_sns_topic":
+        return [("kms_master_key_id", v.get("kms_master_key_id"))]
     return []
 
 
@@ -241,6 +250,7 @@ AT_REST = frozenset(
         "aws_db_instance",
         "aws_lambda_function",
         "aws_secretsmanager_secret",
+        "aws_sns_topic",  # alert notifications wait in the topic until delivered
     }
 )
 _EXPECTED_SETTINGS = {"server_side_encryption": "aws:kms", "sse_algorithm": "aws:kms", "storage_encrypted": True}
@@ -331,6 +341,9 @@ NAME_ATTRIBUTE = {
     "aws_rds_cluster": "cluster_identifier",
     "aws_rds_cluster_instance": "identifier",
     "aws_db_instance": "identifier",
+    "aws_cloudwatch_metric_alarm": "alarm_name",
+    "aws_cloudwatch_composite_alarm": "alarm_name",
+    "aws_cloudwatch_dashboard": "dashboard_name",
 }
 # Their `name` is a DNS name chosen by TRADING_DOMAIN (the zone of prod is the bare domain), not a resource name.
 DNS_NAMED = frozenset({"aws_route53_zone", "aws_route53_record"})
@@ -711,4 +724,113 @@ def trade_routes_require_authorization(stack: StackPlan) -> list[Violation]:
         Violation("trade-routes-authorized", stack.name, f"route {route!r} is missing from the plan")
         for route in sorted(TRADE_ROUTES - routes)
     ]
+    return violations
+
+
+# --- every alarm notifies the workspace's own topic ------------------------------------------------------------------
+
+ALARM_TYPES = frozenset({"aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm"})
+ALARM_ACTIONS = ("alarm_actions", "ok_actions")
+_TOPIC_REFERENCE = re.compile(r"^(?P<address>(module\.[^.]+\.)*aws_sns_topic\.[^.\[]+)(\[[^\]]*\])?(\.arn)?$")
+
+
+def configured_sources(stack: StackPlan, address: str, attribute: str) -> set[str]:
+    """What ``attribute`` of the resource at configuration ``address`` refers to, followed through module variables
+    into the calling module (``module.aurora.var.x`` -> the expression the root passes as ``x``)."""
+    calls: dict[str, Mapping[str, Any]] = {}
+
+    def walk(module: Mapping[str, Any], prefix: str) -> None:
+        for name, call in module.get("module_calls", {}).items():
+            calls[f"{prefix}module.{name}."] = {"expressions": call.get("expressions", {}), "parent": prefix}
+            walk(call.get("module", {}), f"{prefix}module.{name}.")
+
+    walk(stack.plan.get("configuration", {}).get("root_module", {}), "")
+    found = set(stack.configured_references().get(address, {}).get(attribute, []))
+    resolved = False
+    while not resolved:  # one module level per pass, until only resource references are left
+        resolved = True
+        for ref in sorted(found):
+            variable = re.fullmatch(r"(?P<prefix>(module\.[^.]+\.)+)var\.(?P<name>[A-Za-z0-9_-]+)", ref)
+            if variable and variable.group("prefix") in calls:
+                call = calls[variable.group("prefix")]
+                expression = call["expressions"].get(variable.group("name"), {})
+                found.discard(ref)
+                found.update(call["parent"] + r for r in expression.get("references", []))
+                resolved = False
+    return found
+
+
+def _planned_topics(stack: StackPlan) -> dict[str, Resource]:
+    return {config_address(r.address): r for r in stack.resources() if r.type == "aws_sns_topic"}
+
+
+@rule("alarms-notify")
+def alarms_notify_the_workspace_topic(stack: StackPlan) -> list[Violation]:
+    """Every alarm is enabled, says what to check first, and tells the workspace's own topic on ALARM and on OK."""
+    violations = []
+    topics = _planned_topics(stack)
+    topic_names = {t.values.get("name") for t in topics.values()}
+    for r in stack.resources():
+        if r.type not in ALARM_TYPES:
+            continue
+        if r.values.get("actions_enabled") is not True:
+            violations.append(Violation("alarms-notify", r.address, "actions_enabled is not true: nobody is told"))
+        description = r.values.get("alarm_description") or ""
+        if "First check" not in description:
+            violations.append(
+                Violation("alarms-notify", r.address, "alarm_description does not say what to check first")
+            )
+        for attribute in ALARM_ACTIONS:
+            known = [a for a in r.values.get(attribute) or [] if a is not None]
+            unknown = r.unknown.get(attribute)
+            pending = unknown is True or (isinstance(unknown, list) and any(unknown))
+            if not known and not pending:
+                violations.append(Violation("alarms-notify", r.address, f"{attribute} is empty: nobody is told"))
+                continue
+            for arn in known:
+                if not (arn.startswith("arn:aws:sns:") and arn.rsplit(":", 1)[-1] in topic_names):
+                    violations.append(
+                        Violation("alarms-notify", r.address, f"{attribute} {arn!r} is not this workspace's topic")
+                    )
+            if pending:
+                sources = {
+                    m.group("address")
+                    for ref in configured_sources(stack, config_address(r.address), attribute)
+                    if (m := _TOPIC_REFERENCE.match(ref))
+                }
+                if not sources or not sources <= set(topics):
+                    violations.append(
+                        Violation(
+                            "alarms-notify",
+                            r.address,
+                            f"{attribute} is only known at apply time and refers to no topic of this stack "
+                            f"({sorted(sources) or 'no topic at all'})",
+                        )
+                    )
+    return violations
+
+
+_ALARM_IN_RULE = re.compile(r'ALARM\("([^"]+)"\)|ALARM\(([^)"]+)\)')
+
+
+@rule("composite-within-workspace")
+def composite_alarms_watch_only_this_workspace(stack: StackPlan) -> list[Violation]:
+    """A composite alarm may only combine alarms of this stack (the names are known at plan time)."""
+    violations = []
+    alarms = {r.values.get("alarm_name") for r in stack.resources() if r.type in ALARM_TYPES}
+    for r in stack.resources():
+        if r.type != "aws_cloudwatch_composite_alarm":
+            continue
+        rule_text = r.values.get("alarm_rule")
+        if not isinstance(rule_text, str):
+            violations.append(Violation("composite-within-workspace", r.address, "alarm_rule unknown at plan time"))
+            continue
+        members = [a or b for a, b in _ALARM_IN_RULE.findall(rule_text)]
+        if not members:
+            violations.append(Violation("composite-within-workspace", r.address, "alarm_rule names no alarm"))
+        violations += [
+            Violation("composite-within-workspace", r.address, f"alarm_rule watches {name!r}, no alarm of this stack")
+            for name in members
+            if name not in alarms
+        ]
     return violations

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.policy.fixtures import OTHER_KEY, change, compliant_stack
+from tests.policy.fixtures import OTHER_KEY, TOPIC, change, compliant_stack
 from tests.policy.rules import RULES, StackPlan
 
 
@@ -90,6 +90,21 @@ def _prevent_destroy(stack: StackPlan) -> None:
 
 def _secret_in_synth(stack: StackPlan) -> None:
     stack.config["resource"]["aws_lambda_function"]["trades"]["environment"]["variables"]["DB_PASSWORD"] = "hunter2"
+
+
+def _known_actions(address: str, attribute: str, arns: list[str]) -> Callable[[StackPlan], None]:
+    """The plan after the topic exists: the actions are known ARNs."""
+
+    def mutate(stack: StackPlan) -> None:
+        after(stack, address)[attribute] = arns
+        resource(stack, address)["change"]["after_unknown"][attribute] = False
+
+    return mutate
+
+
+def _module_actions_from_elsewhere(stack: StackPlan) -> None:
+    call = stack.plan["configuration"]["root_module"]["module_calls"]["aurora"]
+    call["expressions"]["cloudwatch_ok_actions"] = {"references": ["var.someone_elses_topic_arn"]}
 
 
 def _provider_secret(stack: StackPlan) -> None:
@@ -322,6 +337,63 @@ BREAKAGES = [
         lambda s: after(s, "aws_lambda_function.trades")["environment"][0]["variables"].update(
             CERT="-----BEGIN RSA PRIVATE KEY-----\nMIIE..."
         ),
+    ),
+    # every alarm tells the workspace's own topic, on ALARM and on OK
+    Breakage(
+        "alarms-notify",
+        "an alarm nobody hears when it clears",
+        'this["writer-cpu"]: ok_actions is empty',
+        _known_actions('module.aurora.aws_cloudwatch_metric_alarm.this["writer-cpu"]', "ok_actions", []),
+    ),
+    Breakage(
+        "alarms-notify",
+        "an alarm notifying another workspace's topic",
+        "aws_cloudwatch_metric_alarm.api: alarm_actions 'arn:aws:sns:us-east-1:123456789012:alerts-prod' is not",
+        _known_actions(
+            "aws_cloudwatch_metric_alarm.api", "alarm_actions", ["arn:aws:sns:us-east-1:123456789012:alerts-prod"]
+        ),
+    ),
+    Breakage(
+        "alarms-notify",
+        "module alarms whose actions come from outside the stack",
+        'this["writer-cpu"]: ok_actions is only known at apply time and refers to no topic',
+        _module_actions_from_elsewhere,
+    ),
+    Breakage(
+        "alarms-notify",
+        "a composite notifying a topic the stack does not plan",
+        "degraded: alarm_actions is only known at apply time",
+        lambda s: drop(s, TOPIC),
+    ),
+    Breakage(
+        "alarms-notify",
+        "an alarm without a runbook line",
+        "aws_cloudwatch_metric_alarm.api: alarm_description does not say what to check first",
+        _set("aws_cloudwatch_metric_alarm.api", alarm_description="API errors"),
+    ),
+    Breakage(
+        "alarms-notify",
+        "an alarm with its actions switched off",
+        "degraded: actions_enabled is not true",
+        _set("aws_cloudwatch_composite_alarm.degraded", actions_enabled=False),
+    ),
+    Breakage(
+        "composite-within-workspace",
+        "a page on another workspace's alarm",
+        "alarm_rule watches 'alarm-api-5xx-rate-prod', no alarm of this stack",
+        _set("aws_cloudwatch_composite_alarm.degraded", alarm_rule='ALARM("alarm-api-5xx-rate-prod")'),
+    ),
+    Breakage(
+        "our-kms-key",
+        "alert topic under the AWS-managed key",
+        "operations_topic: kms_master_key_id is None",
+        _set(TOPIC, kms_master_key_id=None),
+    ),
+    Breakage(
+        "suffix",
+        "alarm named for another workspace",
+        "alarm_name 'alarm-api-5xx-rate-prod'",
+        _set("aws_cloudwatch_metric_alarm.api", alarm_name="alarm-api-5xx-rate-prod"),
     ),
     # trade routes behind authorization
     Breakage(

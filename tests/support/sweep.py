@@ -18,6 +18,23 @@ def _tag_name(tags: list[dict[str, str]] | None) -> str:
     return next((t["Value"] for t in tags or [] if t["Key"] == "Name"), "")
 
 
+def _alarm_names(endpoint: str) -> list[str]:
+    pages = _client(endpoint, "cloudwatch").get_paginator("describe_alarms").paginate(
+        AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    )
+    return [a["AlarmName"] for page in pages for kind in ("MetricAlarms", "CompositeAlarms") for a in page[kind]]
+
+
+def _topic_names(endpoint: str) -> list[str]:
+    pages = _client(endpoint, "sns").get_paginator("list_topics").paginate()
+    return [t["TopicArn"].rsplit(":", 1)[-1] for page in pages for t in page["Topics"]]
+
+
+def _dashboard_names(endpoint: str) -> list[str]:
+    pages = _client(endpoint, "cloudwatch").get_paginator("list_dashboards").paginate()
+    return [d["DashboardName"] for page in pages for d in page["DashboardEntries"]]
+
+
 def leftovers(endpoint: str, suffix: str) -> dict[str, list[str]]:
     """Names of the resources of ``suffix`` per kind; an empty dict means nothing of it remains."""
     ec2, rds = _client(endpoint, "ec2"), _client(endpoint, "rds")
@@ -49,6 +66,9 @@ def leftovers(endpoint: str, suffix: str) -> dict[str, list[str]]:
         "roles": [r["RoleName"] for r in _client(endpoint, "iam").list_roles()["Roles"]],
         "secrets": [s["Name"] for s in _client(endpoint, "secretsmanager").list_secrets()["SecretList"]],
         "kms_aliases": [a["AliasName"] for a in _client(endpoint, "kms").list_aliases()["Aliases"]],
+        "alarms": _alarm_names(endpoint),
+        "topics": _topic_names(endpoint),
+        "dashboards": _dashboard_names(endpoint),
     }
     # Domain names (api.<workspace>.<domain>) and RDS-managed secrets carry the suffix differently.
     dns_mine: Callable[[str], bool] = lambda name: f".{suffix}." in f".{name}."  # noqa: E731

@@ -127,3 +127,22 @@ output "enhanced_monitoring_iam_role_arn" {
   description = "ARN of the Enhanced Monitoring role `role-rds-monitoring-<suffix>`, or `null` when `monitoring_interval` is 0."
   value       = try(aws_iam_role.monitoring[0].arn, null)
 }
+
+################################################################################
+# CloudWatch Alarms
+################################################################################
+
+output "cloudwatch_alarm_names" {
+  description = "Names of the alarms keyed `writer-cpu`, `writer-connections`, `reader-connections`, `writer-freeable-memory`, `reader-freeable-memory`, `writer-free-local-storage`, `reader-free-local-storage`, `reader-replica-lag` (reader keys only with readers); empty when `create_cloudwatch_alarms` is false."
+  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.alarm_name }
+}
+
+output "cloudwatch_alarm_arns" {
+  description = "ARNs of the alarms, keyed as `cloudwatch_alarm_names`."
+  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+}
+
+output "cloudwatch_alarm_max_connections" {
+  description = "max_connections the connections alarms compare against (see `cloudwatch_alarm_max_connections`), or `null` when `create_cloudwatch_alarms` is false."
+  value       = local.create_cloudwatch_alarms ? local.max_connections : null
+}

@@ -318,3 +318,99 @@ variable "monitoring_interval" {
     error_message = "monitoring_interval must be one of 0, 1, 5, 10, 15, 30, 60."
   }
 }
+
+################################################################################
+# CloudWatch Alarms
+################################################################################
+
+variable "create_cloudwatch_alarms" {
+  description = "Whether to create CloudWatch alarms on the cluster's WRITER/READER role metrics (`alarm-aurora-<what>-<suffix>`): writer CPU, connections against max_connections, freeable memory and free local storage per role, and the readers' replica lag."
+  type        = bool
+  default     = false
+}
+
+variable "cloudwatch_alarm_actions" {
+  description = "ARNs notified when an alarm goes to ALARM, typically one SNS topic (`arn:aws:sns:<region>:<account>:<name>`)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.cloudwatch_alarm_actions : can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:.+$", arn))])
+    error_message = "cloudwatch_alarm_actions must contain ARNs such as arn:aws:sns:us-east-1:123456789012:alerts."
+  }
+}
+
+variable "cloudwatch_ok_actions" {
+  description = "ARNs notified when an alarm returns to OK, typically the same SNS topic as `cloudwatch_alarm_actions`."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.cloudwatch_ok_actions : can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:.+$", arn))])
+    error_message = "cloudwatch_ok_actions must contain ARNs such as arn:aws:sns:us-east-1:123456789012:alerts."
+  }
+}
+
+variable "cloudwatch_alarm_thresholds" {
+  description = "Alarm thresholds: `cpu_utilization_percent` (writer, average), `connections_percent` of max_connections (maximum per role), `freeable_memory_bytes` and `free_local_storage_bytes` (minimum per role), `replica_lag_milliseconds` (maximum over the readers)."
+  type = object({
+    cpu_utilization_percent  = optional(number, 80)
+    connections_percent      = optional(number, 80)
+    freeable_memory_bytes    = optional(number, 1073741824)
+    free_local_storage_bytes = optional(number, 3221225472)
+    replica_lag_milliseconds = optional(number, 1000)
+  })
+  default = {}
+
+  validation {
+    condition = (
+      var.cloudwatch_alarm_thresholds.cpu_utilization_percent > 0 && var.cloudwatch_alarm_thresholds.cpu_utilization_percent <= 100 &&
+      var.cloudwatch_alarm_thresholds.connections_percent > 0 && var.cloudwatch_alarm_thresholds.connections_percent <= 100
+    )
+    error_message = "cloudwatch_alarm_thresholds cpu_utilization_percent and connections_percent must be percentages above 0 and at most 100."
+  }
+
+  validation {
+    condition = (
+      var.cloudwatch_alarm_thresholds.freeable_memory_bytes > 0 &&
+      var.cloudwatch_alarm_thresholds.free_local_storage_bytes > 0 &&
+      var.cloudwatch_alarm_thresholds.replica_lag_milliseconds > 0
+    )
+    error_message = "cloudwatch_alarm_thresholds freeable_memory_bytes, free_local_storage_bytes and replica_lag_milliseconds must be above 0."
+  }
+}
+
+variable "cloudwatch_alarm_evaluation" {
+  description = "How every alarm evaluates: it goes to ALARM when `datapoints_to_alarm` of the last `evaluation_periods` periods of `period` seconds (`10`, `30` or a multiple of `60`) breach."
+  type = object({
+    period              = optional(number, 60)
+    evaluation_periods  = optional(number, 5)
+    datapoints_to_alarm = optional(number, 3)
+  })
+  default = {}
+
+  validation {
+    condition     = contains([10, 30], var.cloudwatch_alarm_evaluation.period) || (var.cloudwatch_alarm_evaluation.period >= 60 && var.cloudwatch_alarm_evaluation.period % 60 == 0)
+    error_message = "cloudwatch_alarm_evaluation period must be 10, 30 or a multiple of 60 seconds."
+  }
+
+  validation {
+    condition = (
+      var.cloudwatch_alarm_evaluation.evaluation_periods >= 1 &&
+      var.cloudwatch_alarm_evaluation.datapoints_to_alarm >= 1 &&
+      var.cloudwatch_alarm_evaluation.datapoints_to_alarm <= var.cloudwatch_alarm_evaluation.evaluation_periods
+    )
+    error_message = "cloudwatch_alarm_evaluation needs evaluation_periods >= 1 and 1 <= datapoints_to_alarm <= evaluation_periods."
+  }
+}
+
+variable "cloudwatch_alarm_max_connections" {
+  description = "max_connections the connections alarms compare against, `1` to `16000`; `null` (default) uses a number set as `max_connections` in `instance_parameters`/`cluster_parameters`, else AWS's default for `instance_class` (e.g. `1000` for `db.r5.large`)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.cloudwatch_alarm_max_connections == null ? true : (var.cloudwatch_alarm_max_connections >= 1 && var.cloudwatch_alarm_max_connections <= 16000 && floor(var.cloudwatch_alarm_max_connections) == var.cloudwatch_alarm_max_connections)
+    error_message = "cloudwatch_alarm_max_connections must be null or a whole number from 1 to 16000 (Aurora MySQL's maximum)."
+  }
+}

@@ -42,6 +42,15 @@ module "aurora" {
   skip_final_snapshot = true
   apply_immediately   = true
 
+  # Alarms on the WRITER/READER role metrics, notifying the alert topic on ALARM and on OK.
+  create_cloudwatch_alarms = true
+  cloudwatch_alarm_actions = [aws_sns_topic.alerts.arn]
+  cloudwatch_ok_actions    = [aws_sns_topic.alerts.arn]
+  cloudwatch_alarm_thresholds = {
+    cpu_utilization_percent = 75
+    connections_percent     = 80
+  }
+
   tags = local.tags
 }
 
@@ -85,8 +94,17 @@ resource "aws_security_group_rule" "app_to_mysql" {
   source_security_group_id = module.aurora.security_group_id
 }
 
+# Where the alarms send their notifications; subscribe e-mail or HTTPS endpoints to it.
+resource "aws_sns_topic" "alerts" {
+  name              = "alerts-${local.environment_suffix}"
+  kms_master_key_id = aws_kms_key.data.arn
+
+  tags = merge(local.tags, { Name = "alerts-${local.environment_suffix}" })
+}
+
 # In the project this key lives in a separate data-protection stack so it outlives the cluster and its
-# final snapshots. CloudWatch Logs needs an explicit grant to use it for the log groups.
+# final snapshots. CloudWatch Logs needs an explicit grant to use it for the log groups, and CloudWatch alarms one
+# to publish to the encrypted alert topic.
 resource "aws_kms_key" "data" {
   description             = "kms-data-${local.environment_suffix}"
   deletion_window_in_days = 7
@@ -112,6 +130,17 @@ resource "aws_kms_key" "data" {
           ArnLike = {
             "kms:EncryptionContext:aws:logs:arn" = "arn:aws:logs:${local.region}:${data.aws_caller_identity.current.account_id}:log-group:*"
           }
+        }
+      },
+      {
+        Sid       = "CloudWatchAlarmsPublishToTheAlertTopic"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+          ArnLike      = { "aws:SourceArn" = "arn:aws:cloudwatch:${local.region}:${data.aws_caller_identity.current.account_id}:alarm:alarm-aurora-*-${local.environment_suffix}" }
         }
       },
     ]

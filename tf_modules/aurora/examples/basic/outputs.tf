@@ -17,3 +17,8 @@ output "cluster_instances" {
   description = "Writer and readers of the example cluster."
   value       = module.aurora.cluster_instances
 }
+
+output "cloudwatch_alarm_names" {
+  description = "Alarms of the example cluster, keyed by what they watch."
+  value       = module.aurora.cloudwatch_alarm_names
+}
