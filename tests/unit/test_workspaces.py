@@ -135,3 +135,29 @@ def test_a_configuration_refuses_to_plan_in_another_workspace(tmp_path: Path, em
     right = _terraform(["plan", "-input=false", "-no-color", "-detailed-exitcode"], stack.directory, "dev")
     assert right.returncode == 2, right.stderr  # 2 = a valid plan with changes
     assert "aws_kms_key.kms_key" in right.stdout
+
+
+@pytest.mark.parametrize("workspace", ["dev", "prod"])
+def test_the_guard_is_a_resource_precondition_not_an_output_one(synth: Synthesized, workspace: str) -> None:
+    for stack in (synth.trading(workspace), synth.data_protection(workspace)):
+        assert "precondition" not in stack.outputs["workspace"], "validate evaluates output preconditions"
+        guard = stack.resource("terraform_data")
+        assert guard["input"] == {"workspace": workspace}
+        (precondition,) = guard["lifecycle"]["precondition"]
+        assert precondition["condition"] == f'${{terraform.workspace == "{workspace}"}}'
+        assert f"synthesized for workspace '{workspace}'" in precondition["error_message"]
+
+
+def test_plain_validate_works_in_the_default_workspace(synth: Synthesized, tmp_path: Path, clean_env: dict) -> None:
+    # What editors, CI pipelines and Terraform-native teams run: no TF_WORKSPACE, no backend.
+    import shutil
+
+    for name in ("trading-dev", "data-protection-prod"):
+        directory = tmp_path / name
+        shutil.copytree(synth.stack(name).directory, directory)
+        env = terraform_env(clean_env)
+        env.pop("TF_WORKSPACE", None)
+        for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
+            result = subprocess.run([terraform_binary(), *args], cwd=directory, env=env, capture_output=True,
+                                    text=True, timeout=300)
+            assert result.returncode == 0, f"{name}: terraform {args[0]}: {result.stdout}{result.stderr}"
