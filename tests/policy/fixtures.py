@@ -99,7 +99,13 @@ def compliant_plan() -> dict[str, Any]:
                             "status": "Enabled",
                             "expiration": [{"days": 90}],
                             "noncurrent_version_expiration": [{"noncurrent_days": 90}],
-                        }
+                        },
+                        {
+                            "id": "remove-expired-delete-markers",
+                            "status": "Enabled",
+                            "expiration": [{"days": None, "expired_object_delete_marker": True}],
+                            "noncurrent_version_expiration": [],
+                        },
                     ]
                 },
                 {"bucket": True},

@@ -303,9 +303,10 @@ def retention_and_expiration(stack: StackPlan) -> list[Violation]:
             )
         if r.type == "aws_s3_bucket_lifecycle_configuration":
             rules = [x for x in r.values.get("rule") or [] if x.get("status") == "Enabled"]
-            if not rules:
+            expiring = [x for x in rules if not _removes_delete_markers_only(x)]
+            if not expiring:
                 violations.append(Violation("retention", r.address, "no enabled lifecycle rule"))
-            for x in rules:
+            for x in expiring:
                 days = _first(x.get("expiration")).get("days")
                 noncurrent = _first(x.get("noncurrent_version_expiration")).get("noncurrent_days")
                 if days != S3_EXPIRATION_DAYS or noncurrent != S3_EXPIRATION_DAYS:
@@ -318,8 +319,22 @@ def retention_and_expiration(stack: StackPlan) -> list[Violation]:
                             f"{S3_EXPIRATION_DAYS} for both",
                         )
                     )
+            if expiring and len(expiring) == len(rules):
+                # Expired current versions leave delete markers; S3 drops such a marker, once it is the only
+                # version left, only under an expired_object_delete_marker rule (or when it reaches the age again).
+                violations.append(
+                    Violation("retention", r.address, "no enabled rule removes expired object delete markers")
+                )
     violations += _buckets_without("aws_s3_bucket_lifecycle_configuration", stack, "retention")
     return violations
+
+
+def _removes_delete_markers_only(rule_: Mapping[str, Any]) -> bool:
+    """A rule whose only action is ``expiration { expired_object_delete_marker = true }``."""
+    expiration = _first(rule_.get("expiration"))
+    return expiration.get("expired_object_delete_marker") is True and not expiration.get("days") and not (
+        _first(rule_.get("noncurrent_version_expiration")).get("noncurrent_days")
+    )
 
 
 # --- names carry the environment suffix ----------------------------------------------------------------------------

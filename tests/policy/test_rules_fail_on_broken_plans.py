@@ -198,6 +198,12 @@ BREAKAGES = [
     ),
     Breakage(
         "retention",
+        "delete markers of expired objects never removed",
+        "lifecycle: no enabled rule removes expired object delete markers",
+        lambda s: after(s, "aws_s3_bucket_lifecycle_configuration.lifecycle")["rule"].pop(),
+    ),
+    Breakage(
+        "retention",
         "bucket without lifecycle",
         "aws_s3_bucket.artifacts: no aws_s3_bucket_lifecycle_configuration",
         lambda s: drop(s, "aws_s3_bucket_lifecycle_configuration.lifecycle"),

@@ -119,7 +119,14 @@ def test_artifacts_bucket_is_encrypted_private_expiring_and_destroyable(synth: S
                ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
     assert stack.resource("aws_s3_bucket_ownership_controls")["rule"]["object_ownership"] == "BucketOwnerEnforced"
     assert stack.resource("aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
-    (lifecycle,) = stack.resource("aws_s3_bucket_lifecycle_configuration")["rule"]
+    lifecycle, markers = stack.resource("aws_s3_bucket_lifecycle_configuration")["rule"]
+    # Expired objects leave delete markers; this rule removes each one as soon as it is the only version left.
+    assert markers == {
+        "id": "remove-expired-delete-markers",
+        "status": "Enabled",
+        "filter": [{}],
+        "expiration": [{"expired_object_delete_marker": True}],
+    }
     assert lifecycle["status"] == "Enabled"
     assert lifecycle["expiration"] == [{"days": S3_EXPIRATION_DAYS}] == [{"days": 90}]
     assert lifecycle["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]
