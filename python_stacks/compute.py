@@ -23,9 +23,15 @@ from constructs import Construct
 
 from python_stacks.artifact import lambda_zip_path
 from python_stacks.config import StackConfig
-from python_stacks.constants import LAMBDA_MEMORY_MB, LAMBDA_RUNTIME, LAMBDA_TIMEOUT_S, REGION
+from python_stacks.constants import (
+    LAMBDA_MEMORY_MB,
+    LAMBDA_RUNTIME,
+    LAMBDA_TIMEOUT_S,
+    MIGRATION_RESERVED_CONCURRENCY,
+    REGION,
+)
 from python_stacks.database import DATABASE_NAME
-from python_stacks.functions import FUNCTIONS, MIGRATE, FunctionSpec
+from python_stacks.functions import FUNCTIONS, MIGRATE, TRADES_API, FunctionSpec
 from python_stacks.network_access import LambdaNetworkAccess
 
 
@@ -37,6 +43,8 @@ class FunctionInputs:
     account_id: str
     bucket_id: str
     private_subnet_ids: list[str]
+    # The VPC module: its NAT gateways and private routes carry the functions' traffic to AWS APIs.
+    vpc: TerraformHclModule
     network: LambdaNetworkAccess
     database: TerraformHclModule
     log_groups: dict[str, CloudwatchLogGroup]
@@ -176,15 +184,19 @@ class Functions(Construct):
                 subnet_ids=inputs.private_subnet_ids,
                 security_group_ids=[inputs.network.security_group.id],
             ),
-            replace_security_groups_on_destroy=True,
-            replacement_security_group_ids=[inputs.network.quarantine_group.id],
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=log_group.name),
-            reserved_concurrent_executions=self._config.settings.compute.reserved_concurrency,
+            reserved_concurrent_executions=self._reserved_concurrency(spec),
             tags={"Name": name},
             # The log group and the role's permissions exist before the first invocation can log.
             depends_on=[log_group, policy],
         )
+
+    def _reserved_concurrency(self, spec: FunctionSpec) -> int:
+        # Only the API carries the workspace's figure; every reservation leaves less of the account's budget.
+        if spec is TRADES_API:
+            return self._config.settings.compute.api_reserved_concurrency
+        return MIGRATION_RESERVED_CONCURRENCY
 
     def _run_migration(self, code_hash: str) -> None:
         # Re-runs whenever the shared ZIP changes: migrations are idempotent, and any new code may carry a new
@@ -195,5 +207,7 @@ class Functions(Construct):
             function_name=self.by_type[MIGRATE.resource_type].function_name,
             input=json.dumps({"source": "terraform", "action": "migrate"}),
             triggers={"code": code_hash},
-            depends_on=[self._inputs.database],
+            # The function reaches Secrets Manager through the NAT routes (module.vpc) and the database and AWS APIs
+            # through its egress rules; without these edges it works only because Aurora is slow to create.
+            depends_on=[self._inputs.database, self._inputs.vpc, *self._inputs.network.egress_rules],
         )

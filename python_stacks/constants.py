@@ -8,6 +8,9 @@ PROJECT = "trading-platform"
 LAMBDA_MEMORY_MB = 512
 LAMBDA_TIMEOUT_S = 30
 LAMBDA_RUNTIME = "python3.12"
+# One execution at a time: migrations never run concurrently, and the function takes one unit of the account's
+# concurrency budget instead of the workspace's figure.
+MIGRATION_RESERVED_CONCURRENCY = 1
 
 AURORA_INSTANCE_CLASS = "db.r5.large"
 AURORA_READ_REPLICAS = 2

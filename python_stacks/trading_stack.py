@@ -90,6 +90,7 @@ class TradingStack(TradingStackBase):
                 account_id=account_id,
                 bucket_id=artifacts.bucket.id,
                 private_subnet_ids=vpc.get_list("private_subnets"),
+                vpc=vpc,
                 network=lambda_network,
                 database=database,
                 log_groups=function_log_groups,
