@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from cdktf import AssetType, Fn, TerraformAsset, TerraformHclModule
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -19,6 +21,7 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 )
 from cdktf_cdktf_provider_aws.lambda_invocation import LambdaInvocation
 from cdktf_cdktf_provider_aws.s3_object import S3Object
+from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
 
 from python_stacks.artifact import lambda_zip_path
@@ -33,6 +36,22 @@ from python_stacks.constants import (
 from python_stacks.database import DATABASE_NAME
 from python_stacks.functions import FUNCTIONS, MIGRATE, TRADES_API, FunctionSpec
 from python_stacks.network_access import LambdaNetworkAccess
+from tools.package import CA_BUNDLE_PATH
+
+# Where Lambda unpacks the ZIP (read-only); the CA bundle ships inside it.
+LAMBDA_TASK_ROOT = "/var/task"
+
+
+def database_tls_environment(zip_path: Path) -> dict[str, str]:
+    """``verify_identity`` against the RDS CA bundle the ZIP carries, else ``required`` (encrypted, unverified).
+
+    ``make package --ca-bundle <pem>`` puts the bundle at ``CA_BUNDLE_PATH`` (docs/deploy.md says where to get it).
+    """
+    with zipfile.ZipFile(zip_path) as archive:
+        shipped = CA_BUNDLE_PATH in archive.namelist()
+    if shipped:
+        return {"DB_TLS": "verify_identity", "DB_TLS_CA_BUNDLE": f"{LAMBDA_TASK_ROOT}/{CA_BUNDLE_PATH}"}
+    return {"DB_TLS": "required"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,8 @@ class FunctionInputs:
     vpc: TerraformHclModule
     network: LambdaNetworkAccess
     database: TerraformHclModule
+    # The API's own database user's credentials: created empty here, filled by the migration (docs/decisions/0011).
+    app_secret: SecretsmanagerSecret
     log_groups: dict[str, CloudwatchLogGroup]
 
 
@@ -55,7 +76,9 @@ class Functions(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         self._inputs = inputs
-        zip_asset = TerraformAsset(self, "shared-zip", path=str(lambda_zip_path()), type=AssetType.FILE)
+        zip_path = lambda_zip_path()
+        self._tls = database_tls_environment(zip_path)
+        zip_asset = TerraformAsset(self, "shared-zip", path=str(zip_path), type=AssetType.FILE)
         # One upload serves every function; the key carries the content hash, so new code means a new object
         # and source_code_hash makes every function pick it up.
         self.code = S3Object(
@@ -73,18 +96,58 @@ class Functions(Construct):
         if not config.target.concessions.skip_lambda_invocations:
             self._run_migration(zip_asset.asset_hash)
 
+    @property
+    def _master_secret_arn(self) -> str:
+        return self._inputs.database.get_string("cluster_master_user_secret_arn")
+
     def _environment(self, spec: FunctionSpec) -> dict[str, str]:
+        """The variables of CONTRACTS.md contract 1 (handlers/README.md): each function gets only what it uses."""
         database = self._inputs.database
-        return {
-            "DB_SECRET_ARN": database.get_string("cluster_master_user_secret_arn"),
+        common = {
             "DB_WRITER_HOST": database.get_string("cluster_endpoint"),
-            "DB_READER_HOST": database.get_string("cluster_reader_endpoint"),
             "DB_PORT": Fn.tostring(database.get_number("cluster_port")),
             "DB_NAME": DATABASE_NAME,
-            "DB_TLS": "required",
+            **self._tls,
             "POWERTOOLS_SERVICE_NAME": spec.resource_type,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
+        if spec is TRADES_API:
+            return {
+                # The API logs in as its own least-privilege user, never as the master user.
+                "DB_SECRET_ARN": self._inputs.app_secret.arn,
+                "DB_READER_HOST": database.get_string("cluster_reader_endpoint"),
+                **common,
+                "POWERTOOLS_METRICS_NAMESPACE": self._config.naming.name("trading"),
+            }
+        return {
+            # The migration alone holds the master secret: it creates the API's user and stores its password.
+            "DB_SECRET_ARN": self._master_secret_arn,
+            "DB_APP_SECRET_ARN": self._inputs.app_secret.arn,
+            **common,
+        }
+
+    def _secret_statements(self, spec: FunctionSpec) -> list[dict[str, object]]:
+        """Least privilege on the database secrets and the key that encrypts them."""
+        app_secret, key = self._inputs.app_secret.arn, self._inputs.kms_key_arn
+        if spec is TRADES_API:
+            return [
+                {"sid": "AppUserSecret", "actions": ["secretsmanager:GetSecretValue"], "resources": [app_secret]},
+                {"sid": "PlatformKey", "actions": ["kms:Decrypt"], "resources": [key]},
+            ]
+        return [
+            {
+                "sid": "MasterUserSecret",
+                "actions": ["secretsmanager:GetSecretValue"],
+                "resources": [self._master_secret_arn],
+            },
+            {
+                "sid": "AppUserSecret",
+                "actions": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+                "resources": [app_secret],
+            },
+            # PutSecretValue under a customer key needs a data key from it; reading needs Decrypt.
+            {"sid": "PlatformKey", "actions": ["kms:Decrypt", "kms:GenerateDataKey"], "resources": [key]},
+        ]
 
     def _role(self, spec: FunctionSpec, log_group: CloudwatchLogGroup) -> tuple[IamRole, IamRolePolicy]:
         name = self._config.naming.name(f"role-{spec.resource_type}")
@@ -122,12 +185,7 @@ class Functions(Construct):
                     "actions": ["logs:CreateLogStream", "logs:PutLogEvents"],
                     "resources": [f"{log_group.arn}:*"],
                 },
-                {
-                    "sid": "DatabaseSecret",
-                    "actions": ["secretsmanager:GetSecretValue"],
-                    "resources": [self._inputs.database.get_string("cluster_master_user_secret_arn")],
-                },
-                {"sid": "PlatformKey", "actions": ["kms:Decrypt"], "resources": [self._inputs.kms_key_arn]},
+                *self._secret_statements(spec),
                 {
                     "sid": "VpcNetworkInterfaces",
                     "actions": [

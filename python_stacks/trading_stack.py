@@ -11,7 +11,7 @@ from python_stacks.api import rest_api
 from python_stacks.base import TradingStackBase
 from python_stacks.compute import FunctionInputs, Functions
 from python_stacks.config import StackConfig
-from python_stacks.database import aurora_cluster
+from python_stacks.database import app_user_secret, aurora_cluster
 from python_stacks.dns import Dns
 from python_stacks.encryption import kms_alias_name
 from python_stacks.functions import FUNCTIONS, TRADES_API
@@ -93,6 +93,7 @@ class TradingStack(TradingStackBase):
                 vpc=vpc,
                 network=lambda_network,
                 database=database,
+                app_secret=app_user_secret(self, naming=naming, kms_key_arn=kms_key_arn),
                 log_groups=function_log_groups,
             ),
         )

@@ -8,6 +8,7 @@ an empty list means the stack complies. tests/policy/test_rules_fail_on_broken_p
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -726,4 +727,81 @@ def trade_routes_require_authorization(stack: StackPlan) -> list[Violation]:
         Violation("trade-routes-authorized", stack.name, f"route {route!r} is missing from the plan")
         for route in sorted(TRADE_ROUTES - routes)
     ]
+    return violations
+
+
+# --- only the migration reads the master secret ----------------------------------------------------------------------
+
+MIGRATION_HANDLER = "handlers.migrate.handler"  # python_stacks/functions.py MIGRATE
+# The RDS-managed master secret, as the stack refers to it (the aurora module's output).
+MASTER_SECRET_REFERENCE = re.compile(r"master_user_secret")
+_READS_SECRETS = ("secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue")
+_ROLE_REFERENCE = re.compile(r"^\$\{aws_iam_role\.([A-Za-z0-9_-]+)\.(?:arn|id|name)\}$")
+
+
+def _grants_secret_read(statement: Mapping[str, Any]) -> bool:
+    actions = [str(a) for a in _as_list(statement.get("Action", []))]
+    return statement.get("Effect", "Allow") == "Allow" and (
+        "NotAction" in statement or any(fnmatch.fnmatchcase(wanted, a) for a in actions for wanted in _READS_SECRETS)
+    )
+
+
+def _covers_master_secret(statement: Mapping[str, Any]) -> bool:
+    resources = [str(r) for r in _as_list(statement.get("Resource", []))]
+    # "*" and secretsmanager wildcards match the master secret too; so does any reference to it.
+    return "NotResource" in statement or any(
+        MASTER_SECRET_REFERENCE.search(r) or r == "*" or (r.startswith("arn:") and "*" in r and "secret" in r)
+        for r in resources
+    )
+
+
+@rule("master-secret-migration-only")
+def only_the_migration_reads_the_master_secret(stack: StackPlan) -> list[Violation]:
+    resources = stack.config.get("resource", {})
+    static = static_policies(stack)
+    violations = []
+    for name, function in resources.get("aws_lambda_function", {}).items():
+        if function.get("handler") == MIGRATION_HANDLER:
+            continue
+        address = f"aws_lambda_function.{name}"
+        variables = _first(function.get("environment")).get("variables") or {}
+        violations += [
+            Violation("master-secret-migration-only", address, f"environment {key} names the master secret")
+            for key, value in variables.items()
+            if isinstance(value, str) and MASTER_SECRET_REFERENCE.search(value)
+        ]
+        role = _ROLE_REFERENCE.match(str(function.get("role", "")))
+        if role is None:
+            violations.append(
+                Violation("master-secret-migration-only", address, "role is not a role of this stack: cannot check it")
+            )
+            continue
+        for kind in ("aws_iam_role_policy", "aws_iam_role_policy_attachment"):
+            for policy_name, policy in resources.get(kind, {}).items():
+                attached = _ROLE_REFERENCE.match(str(policy.get("role", "")))
+                if attached is None or attached.group(1) != role.group(1):
+                    continue
+                where = f"{kind}.{policy_name}"
+                if kind == "aws_iam_role_policy_attachment":
+                    violations.append(
+                        Violation("master-secret-migration-only", where, "managed policy on a function role: "
+                                  "cannot tell whether it reads the master secret")
+                    )
+                    continue
+                document = static.get(f"{where}.policy")
+                if document is None:
+                    violations.append(
+                        Violation("master-secret-migration-only", where, "policy not found as written: cannot check it")
+                    )
+                    continue
+                violations += [
+                    Violation(
+                        "master-secret-migration-only",
+                        where,
+                        f"{statement.get('Sid') or 'a statement'} lets {address} read the master secret",
+                    )
+                    for statement in _as_list(document.get("Statement", []))
+                    if isinstance(statement, Mapping) and _grants_secret_read(statement)
+                    and _covers_master_secret(statement)
+                ]
     return violations

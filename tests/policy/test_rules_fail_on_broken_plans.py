@@ -92,6 +92,24 @@ def _secret_in_synth(stack: StackPlan) -> None:
     stack.config["resource"]["aws_lambda_function"]["trades"]["environment"]["variables"]["DB_PASSWORD"] = "hunter2"
 
 
+def _api_policy(*statements: dict[str, Any]) -> Callable[[StackPlan], None]:
+    def mutate(stack: StackPlan) -> None:
+        stack.config["resource"]["aws_iam_role_policy"]["trades"]["policy"] = json.dumps({"Statement": list(statements)})
+
+    return mutate
+
+
+def _api_env_master(stack: StackPlan) -> None:
+    variables = stack.config["resource"]["aws_lambda_function"]["trades"]["environment"]["variables"]
+    variables["DB_SECRET_ARN"] = "${module.aurora.cluster_master_user_secret_arn}"
+
+
+def _managed_policy_on_api_role(stack: StackPlan) -> None:
+    stack.config["resource"]["aws_iam_role_policy_attachment"] = {
+        "read": {"role": "${aws_iam_role.trades.name}", "policy_arn": "arn:aws:iam::aws:policy/SecretsManagerReadWrite"}
+    }
+
+
 def _provider_secret(stack: StackPlan) -> None:
     expressions = stack.plan["configuration"]["provider_config"]["aws"]["expressions"]
     expressions["secret_key"] = {"constant_value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
@@ -328,6 +346,38 @@ BREAKAGES = [
         lambda s: after(s, "aws_lambda_function.trades")["environment"][0]["variables"].update(
             CERT="-----BEGIN RSA PRIVATE KEY-----\nMIIE..."
         ),
+    ),
+    # only the migration reads the master secret
+    Breakage(
+        "master-secret-migration-only",
+        "the API reads the master secret",
+        "aws_iam_role_policy.trades: Master lets aws_lambda_function.trades read the master secret",
+        _api_policy(
+            {
+                "Sid": "Master",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": "${module.aurora.cluster_master_user_secret_arn}",
+            }
+        ),
+    ),
+    Breakage(
+        "master-secret-migration-only",
+        "the API reads every secret",
+        "aws_iam_role_policy.trades: Wide lets aws_lambda_function.trades read",
+        _api_policy({"Sid": "Wide", "Effect": "Allow", "Action": "secretsmanager:Get*", "Resource": "*"}),
+    ),
+    Breakage(
+        "master-secret-migration-only",
+        "the API is configured with the master secret",
+        "aws_lambda_function.trades: environment DB_SECRET_ARN names the master secret",
+        _api_env_master,
+    ),
+    Breakage(
+        "master-secret-migration-only",
+        "a managed policy on the API's role",
+        "aws_iam_role_policy_attachment.read: managed policy on a function role",
+        _managed_policy_on_api_role,
     ),
     # trade routes behind authorization
     Breakage(

@@ -57,11 +57,6 @@ def test_every_function_is_512mb_30s_python312_from_the_shared_zip(synth: Synthe
         # Moving interfaces to another group on destroy only makes Lambda create new ones that linger the same way.
         assert "replace_security_groups_on_destroy" not in function
         assert "replacement_security_group_ids" not in function
-        env = function["environment"]["variables"]
-        assert env["DB_SECRET_ARN"] == "${module.aurora.cluster_master_user_secret_arn}"
-        assert env["DB_WRITER_HOST"] == "${module.aurora.cluster_endpoint}"
-        assert env["DB_READER_HOST"] == "${module.aurora.cluster_reader_endpoint}"
-        assert env["DB_TLS"] == "required"
     handlers = sorted(f["handler"] for f in found.values())
     assert handlers == ["handlers.api.handler", "handlers.migrate.handler"]
 
@@ -91,17 +86,68 @@ def test_each_function_logs_to_its_own_30_day_encrypted_group(synth: Synthesized
         assert any(dep.startswith("aws_cloudwatch_log_group.") for dep in function["depends_on"])
 
 
+MASTER = "${module.aurora.cluster_master_user_secret_arn}"
+
+
+def app_secret(stack: Stack) -> tuple[str, dict]:
+    (name, secret), = stack.resources("aws_secretsmanager_secret").items()
+    return f"${{aws_secretsmanager_secret.{name}.arn}}", secret
+
+
+@pytest.mark.parametrize("workspace", ALL)
+def test_the_api_has_its_own_database_user_secret_created_empty(synth: Synthesized, workspace: str) -> None:
+    stack = synth.trading(workspace)
+    _, secret = app_secret(stack)
+    assert secret["name"] == f"secret-db-trades-api-{workspace}"
+    assert secret["kms_key_id"] == KMS
+    assert secret["recovery_window_in_days"] == 0, "destroy and recreate reuse the name"
+    # No version: the migration writes the password, so it never enters Terraform state.
+    assert stack.resources("aws_secretsmanager_secret_version") == {}
+
+
+@pytest.mark.parametrize("workspace", ALL)
+def test_each_function_gets_the_environment_of_contract_1(synth: Synthesized, workspace: str) -> None:
+    stack = synth.trading(workspace)
+    app, _ = app_secret(stack)
+    found = functions(stack)
+    common = {
+        "DB_WRITER_HOST": "${module.aurora.cluster_endpoint}",
+        "DB_PORT": "${tostring(module.aurora.cluster_port)}",
+        "DB_NAME": "trading",
+        "DB_TLS": "required",  # the default ZIP carries no CA bundle
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    assert found[f"trades-api-{workspace}"]["environment"]["variables"] == {
+        **common,
+        "DB_SECRET_ARN": app,
+        "DB_READER_HOST": "${module.aurora.cluster_reader_endpoint}",
+        "POWERTOOLS_SERVICE_NAME": "trades-api",
+        "POWERTOOLS_METRICS_NAMESPACE": f"trading-{workspace}",
+    }
+    assert found[f"migrate-{workspace}"]["environment"]["variables"] == {
+        **common,
+        "DB_SECRET_ARN": MASTER,
+        "DB_APP_SECRET_ARN": app,
+        "POWERTOOLS_SERVICE_NAME": "migrate",
+    }
+
+
+def _statements(stack: Stack, function: dict) -> dict[str, dict]:
+    role = re.fullmatch(r"\$\{aws_iam_role\.([^.]+)\.arn\}", function["role"]).group(1)
+    (policy,) = [p for p in stack.resources("aws_iam_role_policy").values() if p["role"] == f"${{aws_iam_role.{role}.id}}"]
+    reference = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}", policy["policy"])
+    assert reference, policy["policy"]
+    return {s["sid"]: s for s in stack.data("aws_iam_policy_document")[reference.group(1)]["statement"]}
+
+
 @pytest.mark.parametrize("workspace", ALL)
 def test_function_roles_are_least_privilege(synth: Synthesized, workspace: str) -> None:
     stack = synth.trading(workspace)
-    policies = stack.resources("aws_iam_role_policy")
-    assert len(policies) == 2, "one role policy per function"
-    documents = stack.data("aws_iam_policy_document")
-    for policy in policies.values():
-        reference = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}", policy["policy"])
-        assert reference, policy["policy"]
-        statements = {s["sid"]: s for s in documents[reference.group(1)]["statement"]}
-        for statement in statements.values():
+    assert len(stack.resources("aws_iam_role_policy")) == 2, "one role policy per function"
+    app, _ = app_secret(stack)
+    found = functions(stack)
+    for function in found.values():
+        for statement in _statements(stack, function).values():
             assert statement.get("effect", "Allow") == "Allow"
             actions = statement["actions"]
             assert "*" not in actions and not any(a.endswith(":*") for a in actions)
@@ -109,9 +155,45 @@ def test_function_roles_are_least_privilege(synth: Synthesized, workspace: str) 
                 assert set(actions) <= {
                     "ec2:DescribeNetworkInterfaces", "xray:PutTraceSegments", "xray:PutTelemetryRecords"
                 }, "only calls without resource-level permissions may use *"
-        assert statements["DatabaseSecret"]["resources"] == ["${module.aurora.cluster_master_user_secret_arn}"]
-        assert statements["PlatformKey"] == {"sid": "PlatformKey", "actions": ["kms:Decrypt"], "resources": [KMS]}
-        assert statements["OwnLogGroup"]["resources"][0].startswith("${aws_cloudwatch_log_group.log-group-")
+        assert _statements(stack, function)["OwnLogGroup"]["resources"][0].startswith(
+            "${aws_cloudwatch_log_group.log-group-"
+        )
+    api = _statements(stack, found[f"trades-api-{workspace}"])
+    secrets = {sid: s for sid, s in api.items() if any(a.startswith("secretsmanager:") for a in s["actions"])}
+    assert secrets == {
+        "AppUserSecret": {"sid": "AppUserSecret", "actions": ["secretsmanager:GetSecretValue"], "resources": [app]}
+    }, "the API reads only its own user's secret"
+    assert api["PlatformKey"] == {"sid": "PlatformKey", "actions": ["kms:Decrypt"], "resources": [KMS]}
+    migrate = _statements(stack, found[f"migrate-{workspace}"])
+    assert migrate["MasterUserSecret"]["actions"] == ["secretsmanager:GetSecretValue"]
+    assert migrate["MasterUserSecret"]["resources"] == [MASTER]
+    assert migrate["AppUserSecret"]["actions"] == ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
+    assert migrate["AppUserSecret"]["resources"] == [app]
+    assert migrate["PlatformKey"] == {
+        "sid": "PlatformKey", "actions": ["kms:Decrypt", "kms:GenerateDataKey"], "resources": [KMS]
+    }
+
+
+def test_tls_verifies_the_server_when_the_zip_carries_the_rds_ca_bundle(tmp_path, lambda_zip, monkeypatch) -> None:
+    import shutil
+    import zipfile
+
+    from python_stacks.compute import database_tls_environment
+    from tests.support.stacks import synthesize
+    from tools.package import CA_BUNDLE_PATH
+
+    assert database_tls_environment(lambda_zip) == {"DB_TLS": "required"}
+    with_bundle = tmp_path / "lambda.zip"
+    shutil.copyfile(lambda_zip, with_bundle)
+    with zipfile.ZipFile(with_bundle, "a") as archive:
+        archive.writestr(CA_BUNDLE_PATH, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    expected = {"DB_TLS": "verify_identity", "DB_TLS_CA_BUNDLE": "/var/task/certs/rds-ca-bundle.pem"}
+    assert database_tls_environment(with_bundle) == expected
+    monkeypatch.setenv("TRADING_LAMBDA_ZIP", str(with_bundle))
+    stack = synthesize(["dev"], tmp_path / "out", {}).trading("dev")
+    for function in functions(stack).values():
+        env = function["environment"]["variables"]
+        assert {k: env.get(k) for k in expected} == expected
 
 
 @pytest.mark.parametrize("workspace", ALL)
