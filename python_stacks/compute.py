@@ -12,6 +12,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction,
     LambdaFunctionEnvironment,
@@ -40,6 +41,9 @@ from tools.package import CA_BUNDLE_PATH
 
 # Where Lambda unpacks the ZIP (read-only); the CA bundle ships inside it.
 LAMBDA_TASK_ROOT = "/var/task"
+# The alias API Gateway invokes: every deploy publishes a version of the API function and moves the alias to it, so
+# requests only ever reach a complete, published version (and prod's provisioned concurrency sits on the alias).
+LIVE_ALIAS = "live"
 
 
 def database_tls_environment(zip_path: Path) -> dict[str, str]:
@@ -93,6 +97,15 @@ class Functions(Construct):
         )
         self.code_hash = Fn.filebase64sha256(zip_asset.path)
         self.by_type = {spec.resource_type: self._function(spec) for spec in FUNCTIONS}
+        api = self.by_type[TRADES_API.resource_type]
+        self.api_alias = LambdaAlias(
+            self,
+            f"{TRADES_API.resource_type}-{LIVE_ALIAS}",
+            name=LIVE_ALIAS,
+            description="The published version API Gateway invokes",
+            function_name=api.function_name,
+            function_version=api.version,
+        )
         if not config.target.concessions.skip_lambda_invocations:
             self._run_migration(zip_asset.asset_hash)
 
@@ -245,6 +258,9 @@ class Functions(Construct):
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=log_group.name),
             reserved_concurrent_executions=self._reserved_concurrency(spec),
+            # A new version per code or configuration change of the API, for its alias; the migration is invoked
+            # unqualified (at its latest configuration) and needs none.
+            publish=spec is TRADES_API,
             tags={"Name": name},
             # The log group and the role's permissions exist before the first invocation can log.
             depends_on=[log_group, policy],

@@ -14,7 +14,7 @@ from python_stacks.config import StackConfig
 from python_stacks.database import app_user_secret, aurora_cluster
 from python_stacks.dns import Dns
 from python_stacks.encryption import kms_alias_name
-from python_stacks.functions import FUNCTIONS, TRADES_API
+from python_stacks.functions import FUNCTIONS
 from python_stacks.log_groups import encrypted_log_group
 from python_stacks.modules import hcl_module
 from python_stacks.network_access import LambdaNetworkAccess
@@ -101,7 +101,7 @@ class TradingStack(TradingStackBase):
         api = rest_api(
             self,
             config=config,
-            function=functions.by_type[TRADES_API.resource_type],
+            alias=functions.api_alias,
             kms_key_arn=kms_key_arn,
             zone_id=dns.zone_id,
         )

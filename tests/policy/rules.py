@@ -142,6 +142,7 @@ NO_DATA_AT_REST = frozenset(
         "aws_iam_role_policy_attachment",
         "aws_iam_policy",
         "aws_lambda_permission",
+        "aws_lambda_alias",  # a pointer to a published version
         "aws_route53_zone",
         "aws_route53_record",
         # the key itself
@@ -364,6 +365,11 @@ class NameException:
 
 
 NAME_EXCEPTIONS = (
+    NameException(
+        "aws_lambda_alias",
+        "live",
+        "An alias is a qualifier inside its function's name (trades-api-<suffix>:live), like a stage inside its API.",
+    ),
     NameException(
         "aws_cloudwatch_log_group",
         r"API-Gateway-Execution-Logs_[a-z0-9]+/{stage}",

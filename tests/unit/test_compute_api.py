@@ -220,7 +220,16 @@ def test_api_module_inputs_and_dns(synth: Synthesized, workspace: str, host: str
     assert api["domain_name"] == host
     assert api["create_custom_domain"] is True
     assert api["kms_key_arn"] == KMS
-    assert api["lambda_invoke_arn"].endswith(".invoke_arn}")
+    # Every route invokes the API function's `live` alias, and API Gateway's permission is on that alias.
+    (alias_id, alias), = stack.resources("aws_lambda_alias").items()
+    assert alias["name"] == "live"
+    api_function = functions(stack)[f"trades-api-{workspace}"]
+    assert api_function["publish"] is True, "each deploy publishes a version for the alias"
+    assert functions(stack)[f"migrate-{workspace}"]["publish"] is False
+    assert alias["function_version"].endswith(".version}") and "trades-api" in alias["function_version"]
+    assert api["lambda_invoke_arn"] == f"${{aws_lambda_alias.{alias_id}.invoke_arn}}"
+    assert api["lambda_qualifier"] == f"${{aws_lambda_alias.{alias_id}.name}}"
+    assert api["lambda_function_name"] == f"${{aws_lambda_alias.{alias_id}.function_name}}"
     zone = stack.resource("aws_route53_zone")
     assert zone["name"] == host.split(".", 1)[1] and zone["force_destroy"] is True
     record = stack.resource("aws_route53_record")

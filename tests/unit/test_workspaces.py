@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NAME_FIELDS = ("name", "bucket", "identifier", "cluster_identifier", "function_name", "name_prefix")
 # Their `name` is a DNS name chosen by the domain owner, not a resource name (zones still carry a Name tag).
 DNS_NAMED = ("aws_route53_record", "aws_route53_zone")
+# A qualifier inside its function's name (trades-api-<suffix>:live), like a stage inside its API.
+QUALIFIERS = ("aws_lambda_alias",)
 
 
 def test_unknown_and_missing_workspaces_are_refused_with_the_valid_ones() -> None:
@@ -74,6 +76,8 @@ def test_make_synth_refuses_an_unknown_workspace(clean_env: dict[str, str]) -> N
 def _names(config: dict) -> list[str]:
     found = []
     for resource_type, resources in config.get("resource", {}).items():
+        if resource_type in QUALIFIERS:
+            continue
         for resource in resources.values():
             if resource_type in DNS_NAMED:
                 found += [resource["tags"]["Name"]] if "tags" in resource else []
