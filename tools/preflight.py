@@ -179,7 +179,8 @@ def workspace_reservation(config: StackConfig) -> int:
 
 
 def concurrency_finding(limit: int, unreserved: int, already_ours: int, reserves: int) -> Finding:
-    """``unreserved`` counts what our own functions reserve today as reserved (``already_ours``): a redeploy frees it."""
+    """The finding for the account's figures. ``unreserved`` already lacks what the workspace's own functions
+    reserve today (``already_ours``); a redeploy replaces those reservations, so they count as free."""
     left = unreserved + already_ours - reserves
     if left >= UNRESERVED_MINIMUM:
         return Finding("lambda concurrency", True, f"limit {limit}, {left} left unreserved after reserving {reserves}")
@@ -226,7 +227,9 @@ def check_network_quotas(config: StackConfig, client: ClientFactory) -> Finding:
     ec2, suffix, network = client("ec2"), config.naming.environment_suffix, config.settings.network
     attributes = ec2.describe_account_attributes(AttributeNames=["vpc-max-elastic-ips"])["AccountAttributes"]
     (eip_limit,) = [
-        int(a["AttributeValues"][0]["AttributeValue"]) for a in attributes if a["AttributeName"] == "vpc-max-elastic-ips"
+        int(a["AttributeValues"][0]["AttributeValue"])
+        for a in attributes
+        if a["AttributeName"] == "vpc-max-elastic-ips"
     ]
     addresses = ec2.describe_addresses()["Addresses"]
     nat_count = 1 if network.single_nat_gateway else len(network.azs)

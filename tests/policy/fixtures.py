@@ -239,7 +239,11 @@ def compliant_config() -> dict[str, Any]:
         "resource": {
             "aws_iam_role_policy": {
                 "trades": {"name": "policy-trades-api-dev", "role": "${aws_iam_role.trades.id}", "policy": policy},
-                "migrate": {"name": "policy-migrate-dev", "role": "${aws_iam_role.migrate.id}", "policy": migrate_policy},
+                "migrate": {
+                    "name": "policy-migrate-dev",
+                    "role": "${aws_iam_role.migrate.id}",
+                    "policy": migrate_policy,
+                },
             },
             "aws_lambda_function": {
                 "trades": {

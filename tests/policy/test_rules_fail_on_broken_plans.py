@@ -94,7 +94,8 @@ def _secret_in_synth(stack: StackPlan) -> None:
 
 def _api_policy(*statements: dict[str, Any]) -> Callable[[StackPlan], None]:
     def mutate(stack: StackPlan) -> None:
-        stack.config["resource"]["aws_iam_role_policy"]["trades"]["policy"] = json.dumps({"Statement": list(statements)})
+        policy = json.dumps({"Statement": list(statements)})
+        stack.config["resource"]["aws_iam_role_policy"]["trades"]["policy"] = policy
 
     return mutate
 

@@ -94,7 +94,8 @@ def public_dns() -> Iterator[LoopbackDns]:
 
 
 def zone(cloud: Emulator, name: str = DOMAIN) -> tuple[str, list[str]]:
-    created = aws_client(cloud.endpoint, "route53").create_hosted_zone(Name=name, CallerReference=f"{name}-{os.urandom(4).hex()}")
+    route53 = aws_client(cloud.endpoint, "route53")
+    created = route53.create_hosted_zone(Name=name, CallerReference=f"{name}-{os.urandom(4).hex()}")
     return created["HostedZone"]["Id"].rsplit("/", 1)[-1], created["DelegationSet"]["NameServers"]
 
 
@@ -117,8 +118,9 @@ def config(cloud: Emulator, zone_id: str | None, **extra: str) -> StackConfig:
 S3_BACKEND = {"TF_BACKEND": "s3", "TF_STATE_BUCKET": "tf-state-preflight", "TF_STATE_KMS_KEY_ID": "alias/tf-state"}
 
 
-def findings(cfg: StackConfig, dns_server: LoopbackDns, env: dict[str, str] | None = None) -> dict[str, preflight.Finding]:
-    found = preflight.preflight(cfg, preflight.client_factory(cfg), preflight.DnsResolver(dns_server.address), env or {})
+def findings(cfg: StackConfig, dns_server: LoopbackDns) -> dict[str, preflight.Finding]:
+    resolver = preflight.DnsResolver(dns_server.address)
+    found = preflight.preflight(cfg, preflight.client_factory(cfg), resolver, {})
     return {f.check: f for f in found}
 
 

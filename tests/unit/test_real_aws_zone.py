@@ -24,7 +24,11 @@ MESSAGE = (
 
 @pytest.mark.parametrize(
     "env",
-    [{"TARGET": "aws"}, {"TARGET": "aws", "TRADING_DOMAIN": "example.org"}, {"TARGET": "aws", "TRADING_HOSTED_ZONE_ID": "Z12"}],
+    [
+        {"TARGET": "aws"},
+        {"TARGET": "aws", "TRADING_DOMAIN": "example.org"},
+        {"TARGET": "aws", "TRADING_HOSTED_ZONE_ID": "Z12"},
+    ],
 )
 def test_aws_target_refuses_to_synthesize_without_domain_and_zone(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as raised:
@@ -33,8 +37,8 @@ def test_aws_target_refuses_to_synthesize_without_domain_and_zone(env: dict[str,
 
 
 def test_app_py_says_so_in_one_line(clean_env: dict[str, str]) -> None:
-    result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env={**clean_env, "TF_WORKSPACE": "dev", "TARGET": "aws"},
-                            capture_output=True, text=True, timeout=120)
+    env = {**clean_env, "TF_WORKSPACE": "dev", "TARGET": "aws"}
+    result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {MESSAGE}"
 
