@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunctionVpcConfig,
 )
 from cdktf_cdktf_provider_aws.lambda_invocation import LambdaInvocation
+from cdktf_cdktf_provider_aws.lambda_provisioned_concurrency_config import LambdaProvisionedConcurrencyConfig
 from cdktf_cdktf_provider_aws.s3_object import S3Object
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
@@ -32,7 +33,10 @@ from python_stacks.constants import (
     LAMBDA_RUNTIME,
     LAMBDA_TIMEOUT_S,
     MIGRATION_RESERVED_CONCURRENCY,
+    PARAMETERS_AND_SECRETS_EXTENSION_LAYER_ARN,
+    PARAMETERS_AND_SECRETS_EXTENSION_PORT,
     REGION,
+    SECRETS_MANAGER_TTL_SECONDS,
 )
 from python_stacks.database import DATABASE_NAME
 from python_stacks.functions import FUNCTIONS, MIGRATE, TRADES_API, FunctionSpec
@@ -106,6 +110,15 @@ class Functions(Construct):
             function_name=api.function_name,
             function_version=api.version,
         )
+        provisioned = config.settings.compute.api_provisioned_concurrency
+        if provisioned:
+            LambdaProvisionedConcurrencyConfig(
+                self,
+                f"{TRADES_API.resource_type}-{LIVE_ALIAS}-provisioned",
+                function_name=self.api_alias.function_name,
+                qualifier=self.api_alias.name,
+                provisioned_concurrent_executions=provisioned,
+            )
         if not config.target.concessions.skip_lambda_invocations:
             self._run_migration(zip_asset.asset_hash)
 
@@ -131,6 +144,9 @@ class Functions(Construct):
                 "DB_READER_HOST": database.get_string("cluster_reader_endpoint"),
                 **common,
                 "POWERTOOLS_METRICS_NAMESPACE": self._config.naming.name("trading"),
+                # Read by the Parameters and Secrets extension (and by the handler for the port).
+                "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(PARAMETERS_AND_SECRETS_EXTENSION_PORT),
+                "SECRETS_MANAGER_TTL": str(SECRETS_MANAGER_TTL_SECONDS),
             }
         return {
             # The migration alone holds the master secret: it creates the API's user and stores its password.
@@ -261,6 +277,8 @@ class Functions(Construct):
             # A new version per code or configuration change of the API, for its alias; the migration is invoked
             # unqualified (at its latest configuration) and needs none.
             publish=spec is TRADES_API,
+            # The API reads its secret through AWS's extension (off boto3's cold path); the migration uses boto3.
+            layers=[PARAMETERS_AND_SECRETS_EXTENSION_LAYER_ARN] if spec is TRADES_API else None,
             tags={"Name": name},
             # The log group and the role's permissions exist before the first invocation can log.
             depends_on=[log_group, policy],

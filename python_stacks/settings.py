@@ -58,6 +58,17 @@ class ComputeSettings:
     api_reserved_concurrency: int
     api_throttle_rate_limit: float
     api_throttle_burst_limit: int
+    # Environments of the API's live alias kept initialized ahead of traffic, so no request waits for INIT; 0 means
+    # on demand (docs/decisions/0012-provisioned-concurrency-not-snapstart.md).
+    api_provisioned_concurrency: int = 0
+
+    def __post_init__(self) -> None:
+        # Lambda takes provisioned concurrency out of the function's reserved concurrency.
+        if not 0 <= self.api_provisioned_concurrency <= self.api_reserved_concurrency:
+            raise ValueError(
+                f"api_provisioned_concurrency {self.api_provisioned_concurrency} must be between 0 and "
+                f"api_reserved_concurrency {self.api_reserved_concurrency}"
+            )
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,10 @@ WORKSPACES: dict[str, WorkspaceSettings] = {
         ),
         database=DatabaseSettings(skip_final_snapshot=False, backup_retention_days=14, keep_data_on_destroy=True),
         compute=ComputeSettings(
-            api_reserved_concurrency=100, api_throttle_rate_limit=1000, api_throttle_burst_limit=2000
+            api_reserved_concurrency=100,
+            api_throttle_rate_limit=1000,
+            api_throttle_burst_limit=2000,
+            api_provisioned_concurrency=10,
         ),
         # A longer window leaves time to cancel an accidental deletion of the key that encrypts prod snapshots.
         kms_deletion_window_days=30,

@@ -143,6 +143,7 @@ NO_DATA_AT_REST = frozenset(
         "aws_iam_policy",
         "aws_lambda_permission",
         "aws_lambda_alias",  # a pointer to a published version
+        "aws_lambda_provisioned_concurrency_config",  # warm environments of an alias
         "aws_route53_zone",
         "aws_route53_record",
         # the key itself

@@ -123,6 +123,8 @@ def test_each_function_gets_the_environment_of_contract_1(synth: Synthesized, wo
         "DB_READER_HOST": "${module.aurora.cluster_reader_endpoint}",
         "POWERTOOLS_SERVICE_NAME": "trades-api",
         "POWERTOOLS_METRICS_NAMESPACE": f"trading-{workspace}",
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "2773",
+        "SECRETS_MANAGER_TTL": "300",
     }
     assert found[f"migrate-{workspace}"]["environment"]["variables"] == {
         **common,
@@ -134,7 +136,8 @@ def test_each_function_gets_the_environment_of_contract_1(synth: Synthesized, wo
 
 def _statements(stack: Stack, function: dict) -> dict[str, dict]:
     role = re.fullmatch(r"\$\{aws_iam_role\.([^.]+)\.arn\}", function["role"]).group(1)
-    (policy,) = [p for p in stack.resources("aws_iam_role_policy").values() if p["role"] == f"${{aws_iam_role.{role}.id}}"]
+    policies = stack.resources("aws_iam_role_policy").values()
+    (policy,) = [p for p in policies if p["role"] == f"${{aws_iam_role.{role}.id}}"]
     reference = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}", policy["policy"])
     assert reference, policy["policy"]
     return {s["sid"]: s for s in stack.data("aws_iam_policy_document")[reference.group(1)]["statement"]}
@@ -290,3 +293,44 @@ def test_api_gateway_account_settings_live_in_their_own_shared_stack(synth: Synt
     assert account.config["terraform"]["backend"]["local"]["path"] == "../../../.state/account-settings/terraform.tfstate"
     for workspace in ALL:
         assert "aws_api_gateway_account" not in synth.trading(workspace).config.get("resource", {})
+
+
+EXTENSION_LAYER = "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:24"
+
+
+@pytest.mark.parametrize("workspace", ALL)
+def test_the_api_reads_its_secret_through_aws_parameters_and_secrets_extension(
+    synth: Synthesized, workspace: str
+) -> None:
+    found = functions(synth.trading(workspace))
+    assert found[f"trades-api-{workspace}"]["layers"] == [EXTENSION_LAYER]
+    assert found[f"trades-api-{workspace}"]["architectures"] == ["x86_64"], "the layer is the x86_64 build"
+    assert "layers" not in found[f"migrate-{workspace}"], "the migration uses boto3 (it also writes a secret)"
+
+
+@pytest.mark.parametrize(("workspace", "warm"), [("dev", None), ("staging", None), ("prod", 10)])
+def test_prod_keeps_warm_environments_on_the_live_alias(synth: Synthesized, workspace: str, warm: int | None) -> None:
+    stack = synth.trading(workspace)
+    configs = stack.resources("aws_lambda_provisioned_concurrency_config")
+    if warm is None:
+        assert configs == {}, "dev and staging run on demand"
+        return
+    (alias_id, _), = stack.resources("aws_lambda_alias").items()
+    (config,) = configs.values()
+    assert config == {
+        "//": config["//"],
+        "function_name": f"${{aws_lambda_alias.{alias_id}.function_name}}",
+        "qualifier": f"${{aws_lambda_alias.{alias_id}.name}}",
+        "provisioned_concurrent_executions": warm,
+    }
+    reserved = functions(stack)[f"trades-api-{workspace}"]["reserved_concurrent_executions"]
+    assert warm <= reserved
+
+
+def test_provisioned_concurrency_cannot_exceed_the_reservation() -> None:
+    from python_stacks.settings import ComputeSettings
+
+    message = "api_provisioned_concurrency 11 must be between 0 and api_reserved_concurrency 10"
+    with pytest.raises(ValueError, match=message):
+        ComputeSettings(api_reserved_concurrency=10, api_throttle_rate_limit=1, api_throttle_burst_limit=1,
+                        api_provisioned_concurrency=11)
