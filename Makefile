@@ -12,7 +12,7 @@ TARGET ?= local
 export TARGET
 
 .PHONY: help setup synth validate test test-fast test-e2e test-modules package deploy destroy destroy-data outputs \
-	emulator-stop bench hcl-export provider6-check diagram state-bootstrap state-env check module-docs clean
+	emulator-stop preflight bench hcl-export provider6-check diagram state-bootstrap state-env check module-docs clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ package: $(STAMP) ## Build the shared Lambda ZIP (dist/lambda.zip)
 
 deploy: package ## Deploy WORKSPACE (default dev) to TARGET (default local emulator) and print the endpoints
 	@$(PY) -m tools.deploy deploy --workspace $(or $(WORKSPACE),dev)
+
+preflight: $(STAMP) ## Check a real AWS account before deploying WORKSPACE: credentials, zone delegation, quotas, state
+	@$(PY) -m tools.preflight --workspace $(or $(WORKSPACE),dev)
 
 destroy: package ## Destroy WORKSPACE (prod keeps its data-protection stack: see destroy-data)
 	@$(PY) -m tools.deploy destroy --workspace $(or $(WORKSPACE),dev)

@@ -248,8 +248,9 @@ def bench_terraform(workspaces: Sequence[str]) -> list[dict[str, Any]]:
 
 def guarded_workspace(stack_dir: Path) -> str | None:
     """The workspace a stack's guard demands (None for account-level stacks without one)."""
-    outputs = json.loads((stack_dir / "cdk.tf.json").read_text()).get("output", {})
-    for condition in outputs.get("workspace", {}).get("precondition", []):
+    resources = json.loads((stack_dir / "cdk.tf.json").read_text()).get("resource", {})
+    guard = resources.get("terraform_data", {}).get("workspace_guard", {})
+    for condition in guard.get("lifecycle", {}).get("precondition", []):
         match = re.search(r'terraform\.workspace == "([^"]+)"', condition.get("condition", ""))
         if match:
             return match.group(1)

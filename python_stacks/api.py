@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cdktf import TerraformHclModule, TerraformStack
-from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
+from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
 
 from python_stacks.config import StackConfig
 from python_stacks.modules import hcl_module
@@ -16,7 +16,7 @@ def rest_api(
     stack: TerraformStack,
     *,
     config: StackConfig,
-    function: LambdaFunction,
+    alias: LambdaAlias,
     kms_key_arn: str,
     zone_id: str,
 ) -> TerraformHclModule:
@@ -29,8 +29,10 @@ def rest_api(
         variables={
             "environment_suffix": config.naming.environment_suffix,
             "kms_key_arn": kms_key_arn,
-            "lambda_function_name": function.function_name,
-            "lambda_invoke_arn": function.invoke_arn,
+            # Every route invokes the alias (a qualified invoke ARN); the permission is scoped to the same alias.
+            "lambda_function_name": alias.function_name,
+            "lambda_invoke_arn": alias.invoke_arn,
+            "lambda_qualifier": alias.name,
             "trade_routes_authorization": TRADE_ROUTES_AUTHORIZATION,
             "stage_name": config.workspace,
             "throttling_rate_limit": compute.api_throttle_rate_limit,

@@ -13,8 +13,12 @@ from python_stacks.settings import WorkspaceSettings, settings_for
 from python_stacks.target import Target, target_for
 
 DEFAULT_DOMAIN = "trading.example.com"
+# What tools and tests use to synthesize the real-AWS configuration without an account (policy gate, diagram, HCL
+# export, provider-6 check); a deployment names its own domain and zone, which the preflight looks up.
+EXAMPLE_AWS_ZONE = {"TRADING_DOMAIN": DEFAULT_DOMAIN, "TRADING_HOSTED_ZONE_ID": "Z0000000000EXAMPLE"}
 _DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+# As tf_modules/api validates zone_id: AWS ids start with Z today, but only the shape is documented.
+_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 
 
 # Every environment variable that selects or shapes a deployment; tools and tests that need a clean slate drop these.
@@ -69,6 +73,12 @@ def load_config(workspace: str | None, env: Mapping[str, str] | None = None) -> 
     zone_id = env.get("TRADING_HOSTED_ZONE_ID") or None
     if zone_id is not None and not _ZONE_ID.match(zone_id):
         raise ConfigError(f"invalid TRADING_HOSTED_ZONE_ID {zone_id!r}: expected a Route 53 zone id like Z0123ABC")
+    if not target.is_local and not (env.get("TRADING_DOMAIN") and zone_id):
+        # A zone the stack created itself is delegated by no parent: ACM's DNS validation would wait 75 minutes.
+        raise ConfigError(
+            "TARGET=aws needs TRADING_DOMAIN (a domain you control) and TRADING_HOSTED_ZONE_ID (its existing, "
+            "delegated Route 53 zone): see docs/deploy.md"
+        )
     try:
         backend = backend_from_env(env)
     except BackendConfigError as exc:

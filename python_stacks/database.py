@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from cdktf import TerraformHclModule, TerraformStack, TerraformVariable
+from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
+from constructs import Construct
 
 from python_stacks.config import StackConfig
 from python_stacks.constants import AURORA_INSTANCE_CLASS, AURORA_READ_REPLICAS
 from python_stacks.modules import hcl_module
+from python_stacks.naming import Naming
 
 DATABASE_NAME = "trading"
 
@@ -51,4 +54,21 @@ def aurora_cluster(
             "backup_retention_period": database.backup_retention_days,
             "snapshot_identifier": snapshot_identifier,
         },
+    )
+
+
+def app_user_secret(scope: Construct, *, naming: Naming, kms_key_arn: str) -> SecretsmanagerSecret:
+    """The trade API's own database user's credentials: Terraform creates the secret empty (no version), the
+    migration creates the user with a random password and stores it, so no password ever enters Terraform state
+    (docs/decisions/0011-application-database-user.md)."""
+    name = naming.name("secret-db-trades-api")
+    return SecretsmanagerSecret(
+        scope,
+        "db-app-user-secret",
+        name=name,
+        description=f"Database user of the trade API ({naming.environment_suffix}); written by the migration",
+        kms_key_id=kms_key_arn,
+        # Deleted at once on destroy, so destroy and recreate reuse the name (a recovery window would block it).
+        recovery_window_in_days=0,
+        tags={"Name": name},
     )

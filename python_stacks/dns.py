@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformHclModule
+from cdktf import Fn, Op, Precondition, TerraformHclModule, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
 from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordAlias
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone
@@ -15,9 +15,24 @@ class Dns(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
         super().__init__(scope, construct_id)
         self._config = config
+        self._preconditions: list[Precondition] = []
         if config.hosted_zone_id:
             # An existing, delegated zone (required on real AWS for the certificate's DNS validation to complete).
-            self.zone_id = DataAwsRoute53Zone(self, "zone", zone_id=config.hosted_zone_id).zone_id
+            zone = DataAwsRoute53Zone(self, "zone", zone_id=config.hosted_zone_id)
+            self.zone_id = zone.zone_id
+            # The API's name, its certificate's validation record and its alias must all live in that zone.
+            # Built with Fn/Op, not as one string: cdktf's HCL export garbles strings holding both ${ and quotes.
+            zone_name = Fn.trimsuffix(zone.name, ".")
+            domain = config.api_domain_name
+            self._preconditions.append(
+                Precondition(
+                    condition=Op.or_(Op.eq(domain, zone_name), Fn.endswith(domain, Fn.join("", [".", zone_name]))),
+                    error_message=(
+                        f"TRADING_HOSTED_ZONE_ID={config.hosted_zone_id} is not a zone of {domain}: name the "
+                        "Route 53 zone of TRADING_DOMAIN (or of a parent of the API's host name)."
+                    ),
+                )
+            )
         else:
             # The API host without its first label: api.dev.example.com is served from the zone dev.example.com.
             zone_name = config.api_domain_name.split(".", 1)[1]
@@ -44,4 +59,5 @@ class Dns(Construct):
                 zone_id=api.get_string("domain_regional_zone_id"),
                 evaluate_target_health=False,
             ),
+            lifecycle=TerraformResourceLifecycle(precondition=self._preconditions) if self._preconditions else None,
         )

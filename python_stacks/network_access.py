@@ -24,19 +24,10 @@ class LambdaNetworkAccess(Construct):
             vpc_id=vpc_id,
             tags={"Name": name},
         )
-        # Lambda's network interfaces are handed to this empty group on destroy, so deleting the functions' group
-        # is never blocked by interfaces AWS releases late (replace_security_groups_on_destroy).
-        quarantine = naming.name("security-group-lambda-quarantine")
-        self.quarantine_group = SecurityGroup(
-            self,
-            "quarantine",
-            name=quarantine,
-            description="Holds released Lambda network interfaces during destroy; no rules",
-            vpc_id=vpc_id,
-            tags={"Name": quarantine},
-        )
+        # No "quarantine" group for destroy: Lambda releases its interfaces late whatever group they are moved to,
+        # and the provider already waits for them before deleting this group and the subnets (docs/decisions/0010).
         # Secrets Manager, KMS and X-Ray are reached over HTTPS through the NAT gateway (docs/decisions/0006).
-        SecurityGroupRule(
+        https = SecurityGroupRule(
             self,
             "egress-https",
             type="egress",
@@ -47,9 +38,12 @@ class LambdaNetworkAccess(Construct):
             cidr_blocks=["0.0.0.0/0"],
             description="AWS APIs (Secrets Manager, KMS, X-Ray) over HTTPS",
         )
+        # The rules a function needs before it can reach AWS APIs and the database: a deploy-time invocation
+        # (the migration) waits for all of them.
+        self.egress_rules: list[SecurityGroupRule] = [https]
 
     def allow_database(self, database_security_group_id: str) -> None:
-        SecurityGroupRule(
+        mysql = SecurityGroupRule(
             self,
             "egress-mysql",
             type="egress",
@@ -60,3 +54,4 @@ class LambdaNetworkAccess(Construct):
             source_security_group_id=database_security_group_id,
             description="Aurora MySQL",
         )
+        self.egress_rules.append(mysql)

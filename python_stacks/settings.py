@@ -58,9 +58,23 @@ class DatabaseSettings:
 class ComputeSettings:
     """Guards that keep Lambda concurrency, and so database connections, within what the cluster accepts."""
 
-    reserved_concurrency: int
+    # Reserved for the API function only (the migration function reserves MIGRATION_RESERVED_CONCURRENCY): AWS keeps
+    # at least 100 executions of the account unreserved, so every reservation comes out of a shared budget
+    # (docs/decisions/0006-compute-and-api.md; `make preflight` checks the account).
+    api_reserved_concurrency: int
     api_throttle_rate_limit: float
     api_throttle_burst_limit: int
+    # Environments of the API's live alias kept initialized ahead of traffic, so no request waits for INIT; 0 means
+    # on demand (docs/decisions/0012-provisioned-concurrency-not-snapstart.md).
+    api_provisioned_concurrency: int = 0
+
+    def __post_init__(self) -> None:
+        # Lambda takes provisioned concurrency out of the function's reserved concurrency.
+        if not 0 <= self.api_provisioned_concurrency <= self.api_reserved_concurrency:
+            raise ValueError(
+                f"api_provisioned_concurrency {self.api_provisioned_concurrency} must be between 0 and "
+                f"api_reserved_concurrency {self.api_reserved_concurrency}"
+            )
 
 
 @dataclass(frozen=True)
@@ -90,7 +104,7 @@ WORKSPACES: dict[str, WorkspaceSettings] = {
             vpc_cidr="10.10.0.0/16", azs=("us-east-1a", "us-east-1b"), single_nat_gateway=True
         ),
         database=DatabaseSettings(skip_final_snapshot=True, backup_retention_days=1, keep_data_on_destroy=False),
-        compute=ComputeSettings(reserved_concurrency=10, api_throttle_rate_limit=50, api_throttle_burst_limit=100),
+        compute=ComputeSettings(api_reserved_concurrency=10, api_throttle_rate_limit=50, api_throttle_burst_limit=100),
         kms_deletion_window_days=7,
         api_host_label="api.dev",
     ),
@@ -100,7 +114,7 @@ WORKSPACES: dict[str, WorkspaceSettings] = {
             vpc_cidr="10.20.0.0/16", azs=("us-east-1a", "us-east-1b"), single_nat_gateway=True
         ),
         database=DatabaseSettings(skip_final_snapshot=True, backup_retention_days=7, keep_data_on_destroy=False),
-        compute=ComputeSettings(reserved_concurrency=20, api_throttle_rate_limit=200, api_throttle_burst_limit=400),
+        compute=ComputeSettings(api_reserved_concurrency=20, api_throttle_rate_limit=200, api_throttle_burst_limit=400),
         kms_deletion_window_days=7,
         api_host_label="api.staging",
     ),
@@ -113,7 +127,10 @@ WORKSPACES: dict[str, WorkspaceSettings] = {
         ),
         database=DatabaseSettings(skip_final_snapshot=False, backup_retention_days=14, keep_data_on_destroy=True),
         compute=ComputeSettings(
-            reserved_concurrency=100, api_throttle_rate_limit=1000, api_throttle_burst_limit=2000
+            api_reserved_concurrency=100,
+            api_throttle_rate_limit=1000,
+            api_throttle_burst_limit=2000,
+            api_provisioned_concurrency=10,
         ),
         # A longer window leaves time to cancel an accidental deletion of the key that encrypts prod snapshots.
         kms_deletion_window_days=30,

@@ -109,7 +109,17 @@ class ArtifactsBucket(Construct):
                             days_after_initiation=S3_EXPIRATION_DAYS
                         )
                     ],
-                )
+                ),
+                # Expiring a current version leaves a delete marker; once its old version expires too, the marker
+                # is all that is left. S3 removes such markers itself only when they reach the rule's 90 days
+                # again; this rule removes them as soon as they are the only version. S3 refuses
+                # expired_object_delete_marker in a rule that also sets days, hence a rule of its own.
+                S3BucketLifecycleConfigurationRule(
+                    id="remove-expired-delete-markers",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter()],
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(expired_object_delete_marker=True)],
+                ),
             ],
             # The provider requires versioning to be configured before rules on noncurrent versions.
             depends_on=[versioning],

@@ -11,10 +11,10 @@ from python_stacks.api import rest_api
 from python_stacks.base import TradingStackBase
 from python_stacks.compute import FunctionInputs, Functions
 from python_stacks.config import StackConfig
-from python_stacks.database import aurora_cluster
+from python_stacks.database import app_user_secret, aurora_cluster
 from python_stacks.dns import Dns
 from python_stacks.encryption import kms_alias_name
-from python_stacks.functions import FUNCTIONS, TRADES_API
+from python_stacks.functions import FUNCTIONS
 from python_stacks.log_groups import encrypted_log_group
 from python_stacks.modules import hcl_module
 from python_stacks.network_access import LambdaNetworkAccess
@@ -91,8 +91,10 @@ class TradingStack(TradingStackBase):
                 account_id=account_id,
                 bucket_id=artifacts.bucket.id,
                 private_subnet_ids=vpc.get_list("private_subnets"),
+                vpc=vpc,
                 network=lambda_network,
                 database=database,
+                app_secret=app_user_secret(self, naming=naming, kms_key_arn=kms_key_arn),
                 log_groups=function_log_groups,
             ),
         )
@@ -100,7 +102,7 @@ class TradingStack(TradingStackBase):
         api = rest_api(
             self,
             config=config,
-            function=functions.by_type[TRADES_API.resource_type],
+            alias=functions.api_alias,
             kms_key_arn=kms_key_arn,
             zone_id=dns.zone_id,
         )

@@ -15,7 +15,7 @@ from python_stacks import runtime
 # Before any cdktf import: jsii caches and temporary folders go to the project cache.
 runtime.prepare()
 
-from python_stacks.config import SELECTING_VARIABLES  # noqa: E402
+from python_stacks.config import EXAMPLE_AWS_ZONE, SELECTING_VARIABLES  # noqa: E402
 from tests.support.stacks import Synthesized, synthesize  # noqa: E402
 from tools.emulator import Emulator  # noqa: E402
 
@@ -40,7 +40,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Synthes
 @pytest.fixture(scope="session")
 def synth_aws(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Synthesized:
     """All workspaces for the real-AWS target."""
-    return synthesize(WORKSPACES, tmp_path_factory.mktemp("synth-aws"), {"TARGET": "aws"})
+    return synthesize(WORKSPACES, tmp_path_factory.mktemp("synth-aws"), {"TARGET": "aws", **EXAMPLE_AWS_ZONE})
 
 
 

@@ -209,6 +209,19 @@ def print_outputs(config: StackConfig, outputs: Mapping[str, object]) -> None:
         print(f"  {label:<{width}}  {outputs.get(name, '(not deployed)')}")
 
 
+def run_preflight(config: StackConfig) -> bool:
+    """A real deployment checks the account first (tools/preflight.py): zone, quotas, state backend, ..."""
+    if config.target.is_local:
+        return True
+    from tools.preflight import run
+
+    if run(config):
+        return True
+    print(f"error: preflight failed for a real deployment of {config.workspace}: fix the lines above "
+          "(docs/deploy.md)", file=sys.stderr)
+    return False
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["deploy", "destroy", "outputs"])
@@ -230,6 +243,8 @@ def main(argv: list[str]) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         print(f"emulator: {'started' if started else 'reusing'} moto server at {config.target.endpoint}", flush=True)
+    if args.command == "deploy" and not run_preflight(config):
+        return 1
     deployment = Deployment(config, args.outdir)
     try:
         if args.command == "deploy":

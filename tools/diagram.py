@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from python_stacks.config import EXAMPLE_AWS_ZONE
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "docs" / "architecture.png"
 DEFAULT_WORKSPACE = "prod"
@@ -398,6 +400,7 @@ def main(argv: list[str]) -> int:
         synth_dir.parent.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k not in ("TF_WORKSPACE", "ENVIRONMENT_SUFFIX")}
         env["TARGET"] = "aws"  # the configuration a real deployment runs, without emulator concessions
+        env = {**EXAMPLE_AWS_ZONE, **env}  # a real deployment names its own zone; the diagram needs only the shape
         subprocess.run([sys.executable, "-m", "tools.package"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         subprocess.run([sys.executable, "-m", "tools.synth", "--outdir", str(synth_dir), args.workspace],
                        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from python_stacks.config import EXAMPLE_AWS_ZONE
 from python_stacks.settings import WORKSPACES as _SETTINGS
 from tools.tf import CACHE_DIR, terraform_binary, terraform_env
 
@@ -79,6 +80,8 @@ def ensure_cli() -> Path:
 def synth_env(target: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "TRADING_STOCK_IMPORTS", "TF_WORKSPACE")}
     env["TARGET"] = target
+    if target == "aws":  # a real deployment names its own zone; the export needs only the shape
+        env = {**EXAMPLE_AWS_ZONE, **env}
     return env
 
 

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from python_stacks.config import SELECTING_VARIABLES
+from python_stacks.config import EXAMPLE_AWS_ZONE, SELECTING_VARIABLES
 from tools.tf import CACHE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -530,7 +530,7 @@ def run_gate(workspaces: Sequence[str], reuse_plans: bool) -> bool:
     shutil.rmtree(synth_aws_dir, ignore_errors=True)
     # The real-AWS synthesis is what a deployment runs (the local one adds emulator endpoints and test credentials).
     step = time.monotonic()
-    synthesize(workspaces, synth_aws_dir, deployment_env(TARGET="aws"))
+    synthesize(workspaces, synth_aws_dir, deployment_env(TARGET="aws", **EXAMPLE_AWS_ZONE))
     print(f"policy: synthesized {', '.join(workspaces)} for TARGET=aws ({time.monotonic() - step:.0f}s)", flush=True)
     step = time.monotonic()
     if reuse_plans:

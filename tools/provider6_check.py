@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from python_stacks.config import EXAMPLE_AWS_ZONE
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-aws6"
 REQUIREMENTS = ROOT / "requirements-aws6.txt"
@@ -116,6 +118,8 @@ def synth(python: Path, outdir: Path, target: str) -> str | None:
     """Synthesize every workspace with ``python``'s bindings; the error output, or None."""
     env = {k: v for k, v in os.environ.items() if k not in ("TF_WORKSPACE", "NODE_OPTIONS", "TRADING_STOCK_IMPORTS")}
     env["TARGET"] = target
+    if target == "aws":  # a real deployment names its own zone; the check needs only the shape
+        env = {**EXAMPLE_AWS_ZONE, **env}
     outdir.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run([str(python), "-m", "tools.synth", "--outdir", str(outdir)], cwd=ROOT, env=env,
                             text=True, capture_output=True)

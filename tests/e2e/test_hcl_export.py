@@ -68,16 +68,19 @@ def test_terraform_block_keeps_both_version_constraints(exported: Path) -> None:
     for name, path in stack_files(exported).items():
         text = path.read_text()
         assert re.search(r'^\s*required_version\s*=\s*">= 1\.5"$', text, re.M), name
-        assert re.search(r'^\s*version\s*=\s*">= 5\.0, < 7\.0"$', text, re.M), name
+        assert re.search(r'^\s*version\s*=\s*">= 5\.32, < 7\.0"$', text, re.M), name
         assert not re.search(r'^\s*\d+\s*=\s*"', text, re.M), f"{name}: cdktf's broken terraform block is back"
 
 
 @pytest.mark.parametrize("workspace", list(WORKSPACES))
 def test_workspace_guard_is_a_precondition_block(exported: Path, workspace: str) -> None:
+    # On a terraform_data resource (python_stacks/base.py): checked at plan and apply, not by validate.
     for kind in ("data-protection", "trading"):
-        outputs = parse(stack_files(exported)[f"{workspace}/{kind}-{workspace}"])["output"]
-        (output,) = [block['"workspace"'] for block in outputs if '"workspace"' in block]
-        (precondition,) = output["precondition"]
+        resources = parse(stack_files(exported)[f"{workspace}/{kind}-{workspace}"])["resource"]
+        (guard,) = [block['"terraform_data"']['"workspace_guard"'] for block in resources
+                    if '"workspace_guard"' in block.get('"terraform_data"', {})]
+        (lifecycle,) = guard["lifecycle"]
+        (precondition,) = lifecycle["precondition"]
         assert precondition["condition"] == f'${{terraform.workspace == "{workspace}"}}'
         assert f"synthesized for workspace '{workspace}'" in precondition["error_message"]
 
@@ -103,11 +106,11 @@ def test_resources_data_and_outputs_match_the_json_synthesis(exported: Path) -> 
             assert labels(hcl.get(kind, [])) == set(json_config.get(kind, {})), f"{key}: {kind}"
 
 
-def test_guard_fails_validate_in_another_workspace(exported: Path) -> None:
+def test_plain_validate_passes_in_any_workspace(exported: Path) -> None:
+    # The guard bites at plan and apply only, so editors and CI can validate without selecting the workspace.
     stack = stack_files(exported)["dev/data-protection-dev"].parent
     env = terraform_env()
     env["TF_WORKSPACE"] = "prod"
     result = subprocess.run([terraform_binary(), "validate", "-no-color"], cwd=stack, env=env,
                             capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0
-    assert "synthesized for workspace 'dev'" in " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 0, result.stdout + result.stderr

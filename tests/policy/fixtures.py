@@ -119,7 +119,13 @@ def compliant_plan() -> dict[str, Any]:
                             "status": "Enabled",
                             "expiration": [{"days": 90}],
                             "noncurrent_version_expiration": [{"noncurrent_days": 90}],
-                        }
+                        },
+                        {
+                            "id": "remove-expired-delete-markers",
+                            "status": "Enabled",
+                            "expiration": [{"days": None, "expired_object_delete_marker": True}],
+                            "noncurrent_version_expiration": [],
+                        },
                     ]
                 },
                 {"bucket": True},
@@ -284,14 +290,36 @@ def compliant_config() -> dict[str, Any]:
         },
         {"Sid": "DescribeInterfaces", "Effect": "Allow", "Action": ["ec2:DescribeNetworkInterfaces"], "Resource": "*"},
     )
+    migrate_policy = _document(
+        {
+            "Sid": "MasterUserSecret",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": "${module.aurora.cluster_master_user_secret_arn}",
+        },
+    )
     return {
         "provider": {"aws": [{"region": "us-east-1", "access_key": "test", "secret_key": "test"}]},
         "resource": {
-            "aws_iam_role_policy": {"trades": {"name": "policy-trades-api-dev", "policy": policy}},
+            "aws_iam_role_policy": {
+                "trades": {"name": "policy-trades-api-dev", "role": "${aws_iam_role.trades.id}", "policy": policy},
+                "migrate": {
+                    "name": "policy-migrate-dev",
+                    "role": "${aws_iam_role.migrate.id}",
+                    "policy": migrate_policy,
+                },
+            },
             "aws_lambda_function": {
                 "trades": {
-                    "environment": {"variables": {"DB_SECRET_ARN": "${module.aurora.cluster_master_user_secret_arn}"}}
-                }
+                    "handler": "handlers.api.handler",
+                    "role": "${aws_iam_role.trades.arn}",
+                    "environment": {"variables": {"DB_SECRET_ARN": "${aws_secretsmanager_secret.app.arn}"}},
+                },
+                "migrate": {
+                    "handler": "handlers.migrate.handler",
+                    "role": "${aws_iam_role.migrate.arn}",
+                    "environment": {"variables": {"DB_SECRET_ARN": "${module.aurora.cluster_master_user_secret_arn}"}},
+                },
             },
         },
     }

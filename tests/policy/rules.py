@@ -9,6 +9,7 @@ tests/policy/test_rules_fail_on_broken_plans.py proves each rule can fail.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -142,6 +143,8 @@ NO_DATA_AT_REST = frozenset(
         "aws_iam_role_policy_attachment",
         "aws_iam_policy",
         "aws_lambda_permission",
+        "aws_lambda_alias",  # a pointer to a published version
+        "aws_lambda_provisioned_concurrency_config",  # warm environments of an alias
         "aws_route53_zone",
         "aws_route53_record",
         # the key itself
@@ -313,9 +316,10 @@ def retention_and_expiration(stack: StackPlan) -> list[Violation]:
             )
         if r.type == "aws_s3_bucket_lifecycle_configuration":
             rules = [x for x in r.values.get("rule") or [] if x.get("status") == "Enabled"]
-            if not rules:
+            expiring = [x for x in rules if not _removes_delete_markers_only(x)]
+            if not expiring:
                 violations.append(Violation("retention", r.address, "no enabled lifecycle rule"))
-            for x in rules:
+            for x in expiring:
                 days = _first(x.get("expiration")).get("days")
                 noncurrent = _first(x.get("noncurrent_version_expiration")).get("noncurrent_days")
                 if days != S3_EXPIRATION_DAYS or noncurrent != S3_EXPIRATION_DAYS:
@@ -328,8 +332,22 @@ def retention_and_expiration(stack: StackPlan) -> list[Violation]:
                             f"{S3_EXPIRATION_DAYS} for both",
                         )
                     )
+            if expiring and len(expiring) == len(rules):
+                # Expired current versions leave delete markers; S3 drops such a marker, once it is the only
+                # version left, only under an expired_object_delete_marker rule (or when it reaches the age again).
+                violations.append(
+                    Violation("retention", r.address, "no enabled rule removes expired object delete markers")
+                )
     violations += _buckets_without("aws_s3_bucket_lifecycle_configuration", stack, "retention")
     return violations
+
+
+def _removes_delete_markers_only(rule_: Mapping[str, Any]) -> bool:
+    """A rule whose only action is ``expiration { expired_object_delete_marker = true }``."""
+    expiration = _first(rule_.get("expiration"))
+    return expiration.get("expired_object_delete_marker") is True and not expiration.get("days") and not (
+        _first(rule_.get("noncurrent_version_expiration")).get("noncurrent_days")
+    )
 
 
 # --- names carry the environment suffix ----------------------------------------------------------------------------
@@ -361,6 +379,11 @@ class NameException:
 
 
 NAME_EXCEPTIONS = (
+    NameException(
+        "aws_lambda_alias",
+        "live",
+        "An alias is a qualifier inside its function's name (trades-api-<suffix>:live), like a stage inside its API.",
+    ),
     NameException(
         "aws_cloudwatch_log_group",
         r"API-Gateway-Execution-Logs_[a-z0-9]+/{stage}",
@@ -833,4 +856,80 @@ def composite_alarms_watch_only_this_workspace(stack: StackPlan) -> list[Violati
             for name in members
             if name not in alarms
         ]
+
+
+# --- only the migration reads the master secret ----------------------------------------------------------------------
+
+MIGRATION_HANDLER = "handlers.migrate.handler"  # python_stacks/functions.py MIGRATE
+# The RDS-managed master secret, as the stack refers to it (the aurora module's output).
+MASTER_SECRET_REFERENCE = re.compile(r"master_user_secret")
+_READS_SECRETS = ("secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue")
+_ROLE_REFERENCE = re.compile(r"^\$\{aws_iam_role\.([A-Za-z0-9_-]+)\.(?:arn|id|name)\}$")
+
+
+def _grants_secret_read(statement: Mapping[str, Any]) -> bool:
+    actions = [str(a) for a in _as_list(statement.get("Action", []))]
+    return statement.get("Effect", "Allow") == "Allow" and (
+        "NotAction" in statement or any(fnmatch.fnmatchcase(wanted, a) for a in actions for wanted in _READS_SECRETS)
+    )
+
+
+def _covers_master_secret(statement: Mapping[str, Any]) -> bool:
+    resources = [str(r) for r in _as_list(statement.get("Resource", []))]
+    # "*" and secretsmanager wildcards match the master secret too; so does any reference to it.
+    return "NotResource" in statement or any(
+        MASTER_SECRET_REFERENCE.search(r) or r == "*" or (r.startswith("arn:") and "*" in r and "secret" in r)
+        for r in resources
+    )
+
+
+@rule("master-secret-migration-only")
+def only_the_migration_reads_the_master_secret(stack: StackPlan) -> list[Violation]:
+    resources = stack.config.get("resource", {})
+    static = static_policies(stack)
+    violations = []
+    for name, function in resources.get("aws_lambda_function", {}).items():
+        if function.get("handler") == MIGRATION_HANDLER:
+            continue
+        address = f"aws_lambda_function.{name}"
+        variables = _first(function.get("environment")).get("variables") or {}
+        violations += [
+            Violation("master-secret-migration-only", address, f"environment {key} names the master secret")
+            for key, value in variables.items()
+            if isinstance(value, str) and MASTER_SECRET_REFERENCE.search(value)
+        ]
+        role = _ROLE_REFERENCE.match(str(function.get("role", "")))
+        if role is None:
+            violations.append(
+                Violation("master-secret-migration-only", address, "role is not a role of this stack: cannot check it")
+            )
+            continue
+        for kind in ("aws_iam_role_policy", "aws_iam_role_policy_attachment"):
+            for policy_name, policy in resources.get(kind, {}).items():
+                attached = _ROLE_REFERENCE.match(str(policy.get("role", "")))
+                if attached is None or attached.group(1) != role.group(1):
+                    continue
+                where = f"{kind}.{policy_name}"
+                if kind == "aws_iam_role_policy_attachment":
+                    violations.append(
+                        Violation("master-secret-migration-only", where, "managed policy on a function role: "
+                                  "cannot tell whether it reads the master secret")
+                    )
+                    continue
+                document = static.get(f"{where}.policy")
+                if document is None:
+                    violations.append(
+                        Violation("master-secret-migration-only", where, "policy not found as written: cannot check it")
+                    )
+                    continue
+                violations += [
+                    Violation(
+                        "master-secret-migration-only",
+                        where,
+                        f"{statement.get('Sid') or 'a statement'} lets {address} read the master secret",
+                    )
+                    for statement in _as_list(document.get("Statement", []))
+                    if isinstance(statement, Mapping) and _grants_secret_read(statement)
+                    and _covers_master_secret(statement)
+                ]
     return violations

@@ -102,9 +102,28 @@ def _known_actions(address: str, attribute: str, arns: list[str]) -> Callable[[S
     return mutate
 
 
+def _api_policy(*statements: dict[str, Any]) -> Callable[[StackPlan], None]:
+    def mutate(stack: StackPlan) -> None:
+        policy = json.dumps({"Statement": list(statements)})
+        stack.config["resource"]["aws_iam_role_policy"]["trades"]["policy"] = policy
+
+    return mutate
+
+
 def _module_actions_from_elsewhere(stack: StackPlan) -> None:
     call = stack.plan["configuration"]["root_module"]["module_calls"]["aurora"]
     call["expressions"]["cloudwatch_ok_actions"] = {"references": ["var.someone_elses_topic_arn"]}
+
+
+def _api_env_master(stack: StackPlan) -> None:
+    variables = stack.config["resource"]["aws_lambda_function"]["trades"]["environment"]["variables"]
+    variables["DB_SECRET_ARN"] = "${module.aurora.cluster_master_user_secret_arn}"
+
+
+def _managed_policy_on_api_role(stack: StackPlan) -> None:
+    stack.config["resource"]["aws_iam_role_policy_attachment"] = {
+        "read": {"role": "${aws_iam_role.trades.name}", "policy_arn": "arn:aws:iam::aws:policy/SecretsManagerReadWrite"}
+    }
 
 
 def _provider_secret(stack: StackPlan) -> None:
@@ -210,6 +229,12 @@ BREAKAGES = [
         "lifecycle rule disabled",
         "lifecycle: no enabled lifecycle rule",
         lambda s: after(s, "aws_s3_bucket_lifecycle_configuration.lifecycle")["rule"][0].update(status="Disabled"),
+    ),
+    Breakage(
+        "retention",
+        "delete markers of expired objects never removed",
+        "lifecycle: no enabled rule removes expired object delete markers",
+        lambda s: after(s, "aws_s3_bucket_lifecycle_configuration.lifecycle")["rule"].pop(),
     ),
     Breakage(
         "retention",
@@ -394,6 +419,38 @@ BREAKAGES = [
         "alarm named for another workspace",
         "alarm_name 'alarm-api-5xx-rate-prod'",
         _set("aws_cloudwatch_metric_alarm.api", alarm_name="alarm-api-5xx-rate-prod"),
+    ),
+    # only the migration reads the master secret
+    Breakage(
+        "master-secret-migration-only",
+        "the API reads the master secret",
+        "aws_iam_role_policy.trades: Master lets aws_lambda_function.trades read the master secret",
+        _api_policy(
+            {
+                "Sid": "Master",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": "${module.aurora.cluster_master_user_secret_arn}",
+            }
+        ),
+    ),
+    Breakage(
+        "master-secret-migration-only",
+        "the API reads every secret",
+        "aws_iam_role_policy.trades: Wide lets aws_lambda_function.trades read",
+        _api_policy({"Sid": "Wide", "Effect": "Allow", "Action": "secretsmanager:Get*", "Resource": "*"}),
+    ),
+    Breakage(
+        "master-secret-migration-only",
+        "the API is configured with the master secret",
+        "aws_lambda_function.trades: environment DB_SECRET_ARN names the master secret",
+        _api_env_master,
+    ),
+    Breakage(
+        "master-secret-migration-only",
+        "a managed policy on the API's role",
+        "aws_iam_role_policy_attachment.read: managed policy on a function role",
+        _managed_policy_on_api_role,
     ),
     # trade routes behind authorization
     Breakage(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from python_stacks.backend import LOCAL, BackendChoice, BackendConfigError, S3State, backend_from_env
-from python_stacks.config import ConfigError, load_config
+from python_stacks.config import EXAMPLE_AWS_ZONE, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
@@ -106,12 +106,13 @@ def test_synth_refuses_s3_without_a_bucket_before_loading_the_bindings(tmp_path:
 
 ENDPOINT = "http://127.0.0.1:4566"
 LOCK_TABLE = {"TF_STATE_LOCK_TABLE": "tf-locks"}
+AWS = {**EXAMPLE_AWS_ZONE, "TARGET": "aws"}
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     # stack suffix: (workspace, environment)
     "bk-local": ("dev", {"TARGET": "local"}),
     "bk-lockfile": ("dev", {**S3_ENV, "TARGET": "local", "LOCAL_AWS_ENDPOINT": ENDPOINT}),
-    "bk-dynamodb": ("prod", {**S3_ENV, **LOCK_TABLE, "TARGET": "aws", "TF_STATE_LOCK": "dynamodb"}),
-    "bk-both": ("staging", {**S3_ENV, **LOCK_TABLE, "TARGET": "aws", "TF_STATE_LOCK": "both"}),
+    "bk-dynamodb": ("prod", {**S3_ENV, **LOCK_TABLE, **AWS, "TF_STATE_LOCK": "dynamodb"}),
+    "bk-both": ("staging", {**S3_ENV, **LOCK_TABLE, **AWS, "TF_STATE_LOCK": "both"}),
 }
 
 

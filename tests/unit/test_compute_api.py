@@ -54,25 +54,25 @@ def test_every_function_is_512mb_30s_python312_from_the_shared_zip(synth: Synthe
         assert function["tracing_config"] == {"mode": "Active"}
         assert function["logging_config"]["log_format"] == "JSON"
         assert function["vpc_config"]["subnet_ids"] == "${module.vpc.private_subnets}"
-        assert function["replace_security_groups_on_destroy"] is True
-        assert function["replacement_security_group_ids"] == [
-            "${aws_security_group.lambda-network_quarantine_2DF4504C.id}"
-        ]
-        env = function["environment"]["variables"]
-        assert env["DB_SECRET_ARN"] == "${module.aurora.cluster_master_user_secret_arn}"
-        assert env["DB_WRITER_HOST"] == "${module.aurora.cluster_endpoint}"
-        assert env["DB_READER_HOST"] == "${module.aurora.cluster_reader_endpoint}"
-        assert env["DB_TLS"] == "required"
+        # Moving interfaces to another group on destroy only makes Lambda create new ones that linger the same way.
+        assert "replace_security_groups_on_destroy" not in function
+        assert "replacement_security_group_ids" not in function
     handlers = sorted(f["handler"] for f in found.values())
     assert handlers == ["handlers.api.handler", "handlers.migrate.handler"]
 
 
 @pytest.mark.parametrize(("workspace", "concurrency"), [("dev", 10), ("staging", 20), ("prod", 100)])
-def test_reserved_concurrency_guards_database_connections(
-    synth: Synthesized, workspace: str, concurrency: int
-) -> None:
-    for function in functions(synth.trading(workspace)).values():
-        assert function["reserved_concurrent_executions"] == concurrency
+def test_only_the_api_reserves_the_workspace_concurrency(synth: Synthesized, workspace: str, concurrency: int) -> None:
+    # AWS keeps 100 executions of the account unreserved: every reservation comes out of one shared budget.
+    found = functions(synth.trading(workspace))
+    assert found[f"trades-api-{workspace}"]["reserved_concurrent_executions"] == concurrency
+    assert found[f"migrate-{workspace}"]["reserved_concurrent_executions"] == 1, "one migration at a time"
+
+
+@pytest.mark.parametrize("workspace", ALL)
+def test_no_quarantine_security_group(synth: Synthesized, workspace: str) -> None:
+    groups = synth.trading(workspace).resources("aws_security_group")
+    assert sorted(g["name"] for g in groups.values()) == [f"security-group-lambda-{workspace}"]
 
 
 @pytest.mark.parametrize("workspace", ALL)
@@ -86,17 +86,71 @@ def test_each_function_logs_to_its_own_30_day_encrypted_group(synth: Synthesized
         assert any(dep.startswith("aws_cloudwatch_log_group.") for dep in function["depends_on"])
 
 
+MASTER = "${module.aurora.cluster_master_user_secret_arn}"
+
+
+def app_secret(stack: Stack) -> tuple[str, dict]:
+    (name, secret), = stack.resources("aws_secretsmanager_secret").items()
+    return f"${{aws_secretsmanager_secret.{name}.arn}}", secret
+
+
+@pytest.mark.parametrize("workspace", ALL)
+def test_the_api_has_its_own_database_user_secret_created_empty(synth: Synthesized, workspace: str) -> None:
+    stack = synth.trading(workspace)
+    _, secret = app_secret(stack)
+    assert secret["name"] == f"secret-db-trades-api-{workspace}"
+    assert secret["kms_key_id"] == KMS
+    assert secret["recovery_window_in_days"] == 0, "destroy and recreate reuse the name"
+    # No version: the migration writes the password, so it never enters Terraform state.
+    assert stack.resources("aws_secretsmanager_secret_version") == {}
+
+
+@pytest.mark.parametrize("workspace", ALL)
+def test_each_function_gets_the_environment_of_contract_1(synth: Synthesized, workspace: str) -> None:
+    stack = synth.trading(workspace)
+    app, _ = app_secret(stack)
+    found = functions(stack)
+    common = {
+        "DB_WRITER_HOST": "${module.aurora.cluster_endpoint}",
+        "DB_PORT": "${tostring(module.aurora.cluster_port)}",
+        "DB_NAME": "trading",
+        "DB_TLS": "required",  # the default ZIP carries no CA bundle
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    assert found[f"trades-api-{workspace}"]["environment"]["variables"] == {
+        **common,
+        "DB_SECRET_ARN": app,
+        "DB_READER_HOST": "${module.aurora.cluster_reader_endpoint}",
+        "POWERTOOLS_SERVICE_NAME": "trades-api",
+        "POWERTOOLS_METRICS_NAMESPACE": f"trading-{workspace}",
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "2773",
+        "SECRETS_MANAGER_TTL": "300",
+    }
+    assert found[f"migrate-{workspace}"]["environment"]["variables"] == {
+        **common,
+        "DB_SECRET_ARN": MASTER,
+        "DB_APP_SECRET_ARN": app,
+        "POWERTOOLS_SERVICE_NAME": "migrate",
+    }
+
+
+def _statements(stack: Stack, function: dict) -> dict[str, dict]:
+    role = re.fullmatch(r"\$\{aws_iam_role\.([^.]+)\.arn\}", function["role"]).group(1)
+    policies = stack.resources("aws_iam_role_policy").values()
+    (policy,) = [p for p in policies if p["role"] == f"${{aws_iam_role.{role}.id}}"]
+    reference = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}", policy["policy"])
+    assert reference, policy["policy"]
+    return {s["sid"]: s for s in stack.data("aws_iam_policy_document")[reference.group(1)]["statement"]}
+
+
 @pytest.mark.parametrize("workspace", ALL)
 def test_function_roles_are_least_privilege(synth: Synthesized, workspace: str) -> None:
     stack = synth.trading(workspace)
-    policies = stack.resources("aws_iam_role_policy")
-    assert len(policies) == 2, "one role policy per function"
-    documents = stack.data("aws_iam_policy_document")
-    for policy in policies.values():
-        reference = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}", policy["policy"])
-        assert reference, policy["policy"]
-        statements = {s["sid"]: s for s in documents[reference.group(1)]["statement"]}
-        for statement in statements.values():
+    assert len(stack.resources("aws_iam_role_policy")) == 2, "one role policy per function"
+    app, _ = app_secret(stack)
+    found = functions(stack)
+    for function in found.values():
+        for statement in _statements(stack, function).values():
             assert statement.get("effect", "Allow") == "Allow"
             actions = statement["actions"]
             assert "*" not in actions and not any(a.endswith(":*") for a in actions)
@@ -104,9 +158,45 @@ def test_function_roles_are_least_privilege(synth: Synthesized, workspace: str) 
                 assert set(actions) <= {
                     "ec2:DescribeNetworkInterfaces", "xray:PutTraceSegments", "xray:PutTelemetryRecords"
                 }, "only calls without resource-level permissions may use *"
-        assert statements["DatabaseSecret"]["resources"] == ["${module.aurora.cluster_master_user_secret_arn}"]
-        assert statements["PlatformKey"] == {"sid": "PlatformKey", "actions": ["kms:Decrypt"], "resources": [KMS]}
-        assert statements["OwnLogGroup"]["resources"][0].startswith("${aws_cloudwatch_log_group.log-group-")
+        assert _statements(stack, function)["OwnLogGroup"]["resources"][0].startswith(
+            "${aws_cloudwatch_log_group.log-group-"
+        )
+    api = _statements(stack, found[f"trades-api-{workspace}"])
+    secrets = {sid: s for sid, s in api.items() if any(a.startswith("secretsmanager:") for a in s["actions"])}
+    assert secrets == {
+        "AppUserSecret": {"sid": "AppUserSecret", "actions": ["secretsmanager:GetSecretValue"], "resources": [app]}
+    }, "the API reads only its own user's secret"
+    assert api["PlatformKey"] == {"sid": "PlatformKey", "actions": ["kms:Decrypt"], "resources": [KMS]}
+    migrate = _statements(stack, found[f"migrate-{workspace}"])
+    assert migrate["MasterUserSecret"]["actions"] == ["secretsmanager:GetSecretValue"]
+    assert migrate["MasterUserSecret"]["resources"] == [MASTER]
+    assert migrate["AppUserSecret"]["actions"] == ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
+    assert migrate["AppUserSecret"]["resources"] == [app]
+    assert migrate["PlatformKey"] == {
+        "sid": "PlatformKey", "actions": ["kms:Decrypt", "kms:GenerateDataKey"], "resources": [KMS]
+    }
+
+
+def test_tls_verifies_the_server_when_the_zip_carries_the_rds_ca_bundle(tmp_path, lambda_zip, monkeypatch) -> None:
+    import shutil
+    import zipfile
+
+    from python_stacks.compute import database_tls_environment
+    from tests.support.stacks import synthesize
+    from tools.package import CA_BUNDLE_PATH
+
+    assert database_tls_environment(lambda_zip) == {"DB_TLS": "required"}
+    with_bundle = tmp_path / "lambda.zip"
+    shutil.copyfile(lambda_zip, with_bundle)
+    with zipfile.ZipFile(with_bundle, "a") as archive:
+        archive.writestr(CA_BUNDLE_PATH, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    expected = {"DB_TLS": "verify_identity", "DB_TLS_CA_BUNDLE": "/var/task/certs/rds-ca-bundle.pem"}
+    assert database_tls_environment(with_bundle) == expected
+    monkeypatch.setenv("TRADING_LAMBDA_ZIP", str(with_bundle))
+    stack = synthesize(["dev"], tmp_path / "out", {}).trading("dev")
+    for function in functions(stack).values():
+        env = function["environment"]["variables"]
+        assert {k: env.get(k) for k in expected} == expected
 
 
 @pytest.mark.parametrize("workspace", ALL)
@@ -133,7 +223,16 @@ def test_api_module_inputs_and_dns(synth: Synthesized, workspace: str, host: str
     assert api["domain_name"] == host
     assert api["create_custom_domain"] is True
     assert api["kms_key_arn"] == KMS
-    assert api["lambda_invoke_arn"].endswith(".invoke_arn}")
+    # Every route invokes the API function's `live` alias, and API Gateway's permission is on that alias.
+    (alias_id, alias), = stack.resources("aws_lambda_alias").items()
+    assert alias["name"] == "live"
+    api_function = functions(stack)[f"trades-api-{workspace}"]
+    assert api_function["publish"] is True, "each deploy publishes a version for the alias"
+    assert functions(stack)[f"migrate-{workspace}"]["publish"] is False
+    assert alias["function_version"].endswith(".version}") and "trades-api" in alias["function_version"]
+    assert api["lambda_invoke_arn"] == f"${{aws_lambda_alias.{alias_id}.invoke_arn}}"
+    assert api["lambda_qualifier"] == f"${{aws_lambda_alias.{alias_id}.name}}"
+    assert api["lambda_function_name"] == f"${{aws_lambda_alias.{alias_id}.function_name}}"
     zone = stack.resource("aws_route53_zone")
     assert zone["name"] == host.split(".", 1)[1] and zone["force_destroy"] is True
     record = stack.resource("aws_route53_record")
@@ -159,7 +258,12 @@ def test_migration_runs_on_aws_and_is_a_named_concession_locally(
     assert invocation["function_name"].endswith(".function_name}")
     assert "migrate" in invocation["function_name"]
     assert set(invocation["triggers"]) == {"code"}
-    assert "module.aurora" in invocation["depends_on"]
+    # The function must reach Secrets Manager (NAT routes in module.vpc) and the database (egress rules) first.
+    rules = synth_aws.trading(workspace).resources("aws_security_group_rule")
+    assert len(rules) == 2
+    assert set(invocation["depends_on"]) == {
+        "module.aurora", "module.vpc", *(f"aws_security_group_rule.{name}" for name in rules)
+    }
     assert synth.trading(workspace).resources("aws_lambda_invocation") == {}
 
 
@@ -189,3 +293,44 @@ def test_api_gateway_account_settings_live_in_their_own_shared_stack(synth: Synt
     assert account.config["terraform"]["backend"]["local"]["path"] == "../../../.state/account-settings/terraform.tfstate"
     for workspace in ALL:
         assert "aws_api_gateway_account" not in synth.trading(workspace).config.get("resource", {})
+
+
+EXTENSION_LAYER = "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:24"
+
+
+@pytest.mark.parametrize("workspace", ALL)
+def test_the_api_reads_its_secret_through_aws_parameters_and_secrets_extension(
+    synth: Synthesized, workspace: str
+) -> None:
+    found = functions(synth.trading(workspace))
+    assert found[f"trades-api-{workspace}"]["layers"] == [EXTENSION_LAYER]
+    assert found[f"trades-api-{workspace}"]["architectures"] == ["x86_64"], "the layer is the x86_64 build"
+    assert "layers" not in found[f"migrate-{workspace}"], "the migration uses boto3 (it also writes a secret)"
+
+
+@pytest.mark.parametrize(("workspace", "warm"), [("dev", None), ("staging", None), ("prod", 10)])
+def test_prod_keeps_warm_environments_on_the_live_alias(synth: Synthesized, workspace: str, warm: int | None) -> None:
+    stack = synth.trading(workspace)
+    configs = stack.resources("aws_lambda_provisioned_concurrency_config")
+    if warm is None:
+        assert configs == {}, "dev and staging run on demand"
+        return
+    (alias_id, _), = stack.resources("aws_lambda_alias").items()
+    (config,) = configs.values()
+    assert config == {
+        "//": config["//"],
+        "function_name": f"${{aws_lambda_alias.{alias_id}.function_name}}",
+        "qualifier": f"${{aws_lambda_alias.{alias_id}.name}}",
+        "provisioned_concurrent_executions": warm,
+    }
+    reserved = functions(stack)[f"trades-api-{workspace}"]["reserved_concurrent_executions"]
+    assert warm <= reserved
+
+
+def test_provisioned_concurrency_cannot_exceed_the_reservation() -> None:
+    from python_stacks.settings import ComputeSettings
+
+    message = "api_provisioned_concurrency 11 must be between 0 and api_reserved_concurrency 10"
+    with pytest.raises(ValueError, match=message):
+        ComputeSettings(api_reserved_concurrency=10, api_throttle_rate_limit=1, api_throttle_burst_limit=1,
+                        api_provisioned_concurrency=11)

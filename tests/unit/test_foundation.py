@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
+from python_stacks.base import AWS_PROVIDER_CONSTRAINT
 from python_stacks.constants import LOG_RETENTION_DAYS, S3_EXPIRATION_DAYS
 from python_stacks.settings import WORKSPACES
 from tests.support.stacks import Synthesized
 
 ALL = tuple(WORKSPACES)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("workspace", ALL)
@@ -19,7 +22,7 @@ def test_every_stack_pins_terraform_and_a_provider_range(synth: Synthesized, wor
     for stack in (synth.trading(workspace), synth.data_protection(workspace)):
         terraform = stack.config["terraform"]
         assert terraform["required_version"] == ">= 1.5"
-        assert terraform["required_providers"]["aws"]["version"] == ">= 5.0, < 7.0"
+        assert terraform["required_providers"]["aws"]["version"] == AWS_PROVIDER_CONSTRAINT == ">= 5.32, < 7.0"
         provider = stack.config["provider"]["aws"][0]
         assert provider["region"] == "us-east-1"
         assert provider["default_tags"][0]["tags"] == {
@@ -28,6 +31,16 @@ def test_every_stack_pins_terraform_and_a_provider_range(synth: Synthesized, wor
             "workspace": workspace,
             "managed-by": "cdktf",
         }
+
+
+def test_every_module_and_example_requires_the_provider_floor_of_the_stacks() -> None:
+    # logging_config on the functions and the python3.12 runtime need aws >= 5.32; an older provider fails at apply.
+    files = sorted([*ROOT.glob("tf_modules/**/versions.tf"), *ROOT.glob("bootstrap/**/versions.tf")])
+    files = [f for f in files if ".terraform" not in f.parts]
+    assert len(files) >= 9, "modules, submodule, their examples and the state bootstrap"
+    for path in files:
+        found = re.findall(r'^\s*version\s*=\s*"([^"]+)"', path.read_text(), re.M)
+        assert found == [AWS_PROVIDER_CONSTRAINT], f"{path.relative_to(ROOT)}: {found}"
 
 
 @pytest.mark.parametrize("workspace", ALL)
@@ -106,7 +119,14 @@ def test_artifacts_bucket_is_encrypted_private_expiring_and_destroyable(synth: S
                ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
     assert stack.resource("aws_s3_bucket_ownership_controls")["rule"]["object_ownership"] == "BucketOwnerEnforced"
     assert stack.resource("aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
-    (lifecycle,) = stack.resource("aws_s3_bucket_lifecycle_configuration")["rule"]
+    lifecycle, markers = stack.resource("aws_s3_bucket_lifecycle_configuration")["rule"]
+    # Expired objects leave delete markers; this rule removes each one as soon as it is the only version left.
+    assert markers == {
+        "id": "remove-expired-delete-markers",
+        "status": "Enabled",
+        "filter": [{}],
+        "expiration": [{"expired_object_delete_marker": True}],
+    }
     assert lifecycle["status"] == "Enabled"
     assert lifecycle["expiration"] == [{"days": S3_EXPIRATION_DAYS}] == [{"days": 90}]
     assert lifecycle["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]

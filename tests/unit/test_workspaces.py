@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NAME_FIELDS = ("name", "bucket", "identifier", "cluster_identifier", "function_name", "name_prefix")
 # Their `name` is a DNS name chosen by the domain owner, not a resource name (zones still carry a Name tag).
 DNS_NAMED = ("aws_route53_record", "aws_route53_zone")
+# A qualifier inside its function's name (trades-api-<suffix>:live), like a stage inside its API.
+QUALIFIERS = ("aws_lambda_alias",)
 
 
 def test_unknown_and_missing_workspaces_are_refused_with_the_valid_ones() -> None:
@@ -74,6 +76,8 @@ def test_make_synth_refuses_an_unknown_workspace(clean_env: dict[str, str]) -> N
 def _names(config: dict) -> list[str]:
     found = []
     for resource_type, resources in config.get("resource", {}).items():
+        if resource_type in QUALIFIERS:
+            continue
         for resource in resources.values():
             if resource_type in DNS_NAMED:
                 found += [resource["tags"]["Name"]] if "tags" in resource else []
@@ -135,3 +139,29 @@ def test_a_configuration_refuses_to_plan_in_another_workspace(tmp_path: Path, em
     right = _terraform(["plan", "-input=false", "-no-color", "-detailed-exitcode"], stack.directory, "dev")
     assert right.returncode == 2, right.stderr  # 2 = a valid plan with changes
     assert "aws_kms_key.kms_key" in right.stdout
+
+
+@pytest.mark.parametrize("workspace", ["dev", "prod"])
+def test_the_guard_is_a_resource_precondition_not_an_output_one(synth: Synthesized, workspace: str) -> None:
+    for stack in (synth.trading(workspace), synth.data_protection(workspace)):
+        assert "precondition" not in stack.outputs["workspace"], "validate evaluates output preconditions"
+        guard = stack.resource("terraform_data")
+        assert guard["input"] == {"workspace": workspace}
+        (precondition,) = guard["lifecycle"]["precondition"]
+        assert precondition["condition"] == f'${{terraform.workspace == "{workspace}"}}'
+        assert f"synthesized for workspace '{workspace}'" in precondition["error_message"]
+
+
+def test_plain_validate_works_in_the_default_workspace(synth: Synthesized, tmp_path: Path, clean_env: dict) -> None:
+    # What editors, CI pipelines and Terraform-native teams run: no TF_WORKSPACE, no backend.
+    import shutil
+
+    for name in ("trading-dev", "data-protection-prod"):
+        directory = tmp_path / name
+        shutil.copytree(synth.stack(name).directory, directory)
+        env = terraform_env(clean_env)
+        env.pop("TF_WORKSPACE", None)
+        for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
+            result = subprocess.run([terraform_binary(), *args], cwd=directory, env=env, capture_output=True,
+                                    text=True, timeout=300)
+            assert result.returncode == 0, f"{name}: terraform {args[0]}: {result.stdout}{result.stderr}"

@@ -135,10 +135,20 @@ resource "aws_lambda_permission" "api_gateway" {
   statement_id  = "AllowInvokeFromApiGateway-${local.name}"
   action        = "lambda:InvokeFunction"
   function_name = var.lambda_function_name
-  principal     = "apigateway.amazonaws.com"
+  # An alias (or version) has its own resource policy: the permission must be on what the integration invokes.
+  qualifier = var.lambda_qualifier
+  principal = "apigateway.amazonaws.com"
 
   # Any stage, method and resource path of this API only (.../<stage>/<method>/<path>).
   source_arn = "${aws_api_gateway_rest_api.this.execution_arn}/*/*"
+
+  lifecycle {
+    # A permission on one qualifier and an integration invoking another answer every request with 500.
+    precondition {
+      condition     = var.lambda_qualifier == null ? !can(regex(":function:[^:/]+:[^:/]+/invocations$", var.lambda_invoke_arn)) : endswith(var.lambda_invoke_arn, ":${coalesce(var.lambda_qualifier, "-")}/invocations")
+      error_message = "lambda_invoke_arn and lambda_qualifier must name the same target: the invoke ARN of alias or version lambda_qualifier, or an unqualified invoke ARN with lambda_qualifier = null."
+    }
+  }
 }
 
 ################################################################################

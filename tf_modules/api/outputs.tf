@@ -36,6 +36,11 @@ output "lambda_permission_statement_id" {
   value       = aws_lambda_permission.api_gateway.statement_id
 }
 
+output "lambda_permission_qualifier" {
+  description = "Alias or version the Lambda permission is scoped to; `null` for the unqualified function."
+  value       = aws_lambda_permission.api_gateway.qualifier
+}
+
 ################################################################################
 # Deployment and Stage
 ################################################################################

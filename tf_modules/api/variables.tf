@@ -55,6 +55,17 @@ variable "lambda_function_name" {
   }
 }
 
+variable "lambda_qualifier" {
+  description = "Alias or version of the function that `lambda_invoke_arn` invokes (e.g. `live`), which the permission for API Gateway is then scoped to; `lambda_invoke_arn` must be that alias's or version's invoke ARN. `null` (the default) for the unqualified function."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_qualifier == null || can(regex("^([0-9]+|[A-Za-z0-9_-]*[A-Za-z_-][A-Za-z0-9_-]*)$", coalesce(var.lambda_qualifier, "-"))) && length(coalesce(var.lambda_qualifier, "-")) <= 128
+    error_message = "lambda_qualifier must be a Lambda alias name (letters, digits, '-' or '_', not only digits, at most 128 characters) or a version number; $LATEST is the unqualified function (null)."
+  }
+}
+
 ################################################################################
 # Deployment and Stage
 ################################################################################

@@ -159,6 +159,10 @@ run "defaults" {
     error_message = "The Lambda permission must be scoped to this API's execution ARN (/*/*)."
   }
   assert {
+    condition     = aws_lambda_permission.api_gateway.qualifier == null && output.lambda_permission_qualifier == null
+    error_message = "Without lambda_qualifier the permission covers the unqualified function."
+  }
+  assert {
     condition     = aws_lambda_permission.api_gateway.statement_id == "AllowInvokeFromApiGateway-api-dev" && output.lambda_permission_statement_id == "AllowInvokeFromApiGateway-api-dev"
     error_message = "The Lambda permission statement id must contain the suffix."
   }
@@ -305,6 +309,53 @@ run "unchanged_config_keeps_deployment" {
     condition     = output.deployment_trigger == run.defaults.deployment_trigger && output.deployment_id == run.defaults.deployment_id
     error_message = "Re-applying the same configuration must not change the redeployment trigger."
   }
+}
+
+run "alias_integration" {
+  command = apply
+
+  variables {
+    lambda_invoke_arn = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:lambda-trades-dev:live/invocations"
+    lambda_qualifier  = "live"
+  }
+
+  assert {
+    condition     = alltrue([for integration in aws_api_gateway_integration.route : integration.uri == var.lambda_invoke_arn])
+    error_message = "Every route must integrate with the alias's invoke ARN."
+  }
+  assert {
+    condition = (
+      aws_lambda_permission.api_gateway.qualifier == "live" &&
+      aws_lambda_permission.api_gateway.function_name == "lambda-trades-dev" &&
+      output.lambda_permission_qualifier == "live"
+    )
+    error_message = "The permission must be scoped to the alias the integrations invoke."
+  }
+  assert {
+    condition     = output.deployment_trigger != run.defaults.deployment_trigger
+    error_message = "Moving the integrations to the alias must make a new deployment."
+  }
+}
+
+run "alias_invoke_arn_needs_its_qualifier" {
+  command = plan
+
+  variables {
+    lambda_invoke_arn = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:lambda-trades-dev:live/invocations"
+  }
+
+  expect_failures = [aws_lambda_permission.api_gateway]
+}
+
+run "qualifier_must_match_the_invoke_arn" {
+  command = plan
+
+  variables {
+    lambda_invoke_arn = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:lambda-trades-dev:live/invocations"
+    lambda_qualifier  = "blue"
+  }
+
+  expect_failures = [aws_lambda_permission.api_gateway]
 }
 
 run "trade_routes_open" {

@@ -233,3 +233,19 @@ run "rejects_zone_id_with_prefix" {
   }
   expect_failures = [var.zone_id]
 }
+
+run "rejects_latest_qualifier" {
+  command = plan
+  variables {
+    lambda_qualifier = "$LATEST"
+  }
+  expect_failures = [var.lambda_qualifier]
+}
+
+run "rejects_qualifier_with_colon" {
+  command = plan
+  variables {
+    lambda_qualifier = "live:1"
+  }
+  expect_failures = [var.lambda_qualifier]
+}
