@@ -50,7 +50,7 @@ CONCERNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("compute", "#fbe9ee", ("aws_lambda", "aws_s3_object")),
     ("data", "#eaf6ec", ("aws_rds", "aws_db", "aws_s3", "aws_dynamodb", "aws_elasticache")),
     ("security", "#f1ecf9", ("aws_kms", "aws_iam", "aws_secretsmanager")),
-    ("observability", "#f3f3f3", ("aws_cloudwatch", "aws_xray")),
+    ("observability", "#f3f3f3", ("aws_cloudwatch", "aws_sns", "aws_xray")),
 )
 OTHER = ("other", "#ffffff")
 # Data sources that compute values rather than find infrastructure.

@@ -856,6 +856,7 @@ def composite_alarms_watch_only_this_workspace(stack: StackPlan) -> list[Violati
             for name in members
             if name not in alarms
         ]
+    return violations
 
 
 # --- only the migration reads the master secret ----------------------------------------------------------------------
