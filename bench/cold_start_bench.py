@@ -8,13 +8,14 @@ harness without the handler (a bare interpreter start). Each artifact is the sha
 - ``cold path``: the import plus the first request, ``POST /trades`` against a TLS MariaDB: the secret fetched,
   the TLS connection opened, the row inserted.
 
-"before" is the ZIP built from a git ref (default ``main``) by that ref's own tools/package.py; "after" is this
+"before" is the ZIP built from a git ref by that ref's own tools/package.py -- by default ``a3b5e0c``, the code
+issue #12 measured (the last commit before this work; ``main`` itself once it is merged) -- and "after" is this
 checkout. The before code reads its secret with boto3, from a moto server; the after code through the Parameters
 and Secrets Lambda Extension (local_cloud/secrets_extension.py) backed by the same moto server. Both servers run
 in this process: on Lambda the extension is a process of its own, so its CPU is not the function's. The import
 breakdown splits the import's CPU by top-level package in the proportions of ``-X importtime``'s self times.
 
-Usage: ``python -m bench.cold_start_bench [--ref main] [--runs 7] [--python PY312] [--json bench/out/cold_start.json]``
+Usage: ``python -m bench.cold_start_bench [--ref a3b5e0c] [--runs 7] [--python PY312] [--json bench/out/cold_start.json]``
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ MASTER_USER = "bench_master"
 MASTER_PASSWORD = "bench-password-1"
 SESSION_TOKEN = "bench-session-token"
 GOAL_MS = 150
+BEFORE_REF = "a3b5e0c"  # the handlers as issue #12 measured them (boto3 SecretsProvider, full Powertools imports)
 # The child: interpreter start, the harness, then (by MODE) nothing, the import, or the import and one request;
 # it ends without the interpreter's teardown (a Lambda execution environment does not exit after a request) unless
 # BENCH_TEARDOWN=1, the process total issue #12 measured.
@@ -317,7 +319,7 @@ def measure(python: str, tree: Path, env: dict[str, str], runs: int) -> dict[str
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ref", default="main", help="git ref whose code is 'before' (default: main)")
+    parser.add_argument("--ref", default=BEFORE_REF, help=f"git ref whose code is 'before' (default: {BEFORE_REF})")
     parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per figure (median kept)")
     parser.add_argument("--python", help="a CPython 3.12 with boto3 installed (default: made under .cache/)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to this path")
