@@ -15,7 +15,8 @@ and Secrets Lambda Extension (local_cloud/secrets_extension.py) backed by the sa
 in this process: on Lambda the extension is a process of its own, so its CPU is not the function's. The import
 breakdown splits the import's CPU by top-level package in the proportions of ``-X importtime``'s self times.
 
-Usage: ``python -m bench.cold_start_bench [--ref a3b5e0c] [--runs 7] [--python PY312] [--json bench/out/cold_start.json]``
+Usage: ``python -m bench.cold_start_bench [--ref a3b5e0c] [--runs 7] [--python PY312]``
+(``--json bench/out/cold_start.json`` writes the figures for bench/report.py).
 """
 
 from __future__ import annotations
