@@ -1,9 +1,9 @@
 """Lambda entry point ``handlers.api.handler``: the trades REST API behind API Gateway (proxy integration).
 
 Configuration is read and validated when the module is imported (the INIT phase), so a misconfigured
-function fails its first invocation with one clear ``ConfigError`` message. The resolver, the Secrets Manager
-client and the database connections live at module level and are reused by every invocation of the
-execution environment.
+function fails its first invocation with one clear ``ConfigError`` message. The resolver, its connections and
+the metric set live at module level and are reused by every invocation of the execution environment. Nothing
+here imports boto3: the secret comes through the Parameters and Secrets Lambda Extension (credentials.py).
 """
 
 from __future__ import annotations
@@ -12,15 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
+from handlers.app import TradesResolver, create_app
 from handlers.config import Settings
-from handlers.credentials import SecretCredentials
+from handlers.credentials import CredentialSource, ExtensionSecret
 from handlers.db import Database
-from handlers.observability import logger
-from handlers.rest import create_app
+from handlers.observability import logger, trade_metrics
+from handlers.powertools import EphemeralMetrics, LambdaContext, correlation_paths
 from handlers.store import TradeStore
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -28,26 +25,29 @@ LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Api:
-    """One execution environment's worth of state: the resolver, its connections and the wrapped handler."""
+    """One execution environment's worth of state: the resolver, its connections, its metrics, the handler."""
 
-    app: APIGatewayRestResolver
+    app: TradesResolver
     database: Database
+    metrics: EphemeralMetrics
     handler: LambdaHandler
 
 
-def build(settings: Settings, credentials: SecretCredentials | None = None) -> Api:
+def build(settings: Settings, credentials: CredentialSource | None = None) -> Api:
     """Wire an independent API instance (tests and the benchmark build one per simulated environment)."""
     if credentials is None:
-        credentials = SecretCredentials(settings.secret_arn, settings.secret_max_age_seconds)
+        credentials = ExtensionSecret(settings.secret_arn, settings.extension_port, settings.connect_timeout_seconds)
     database = Database(settings, credentials)
-    app = create_app(TradeStore(database), database, settings.api_base_path)
+    metrics = trade_metrics(settings.metrics_namespace)
+    app = create_app(TradeStore(database), database, metrics, settings.api_base_path)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)
 
-    return Api(app=app, database=database, handler=handler)
+    return Api(app=app, database=database, metrics=metrics, handler=handler)
 
 
-API = build(Settings.from_env())
+API = build(Settings.for_api())
+app = API.app
 handler = API.handler

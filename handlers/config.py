@@ -1,7 +1,8 @@
 """Runtime configuration read from environment variables and validated once, at cold start.
 
 Every problem is reported at once in a single ``ConfigError`` so a misconfigured deployment fails its first
-invocation (INIT phase) with one readable message instead of a string of redeploys.
+invocation (INIT phase) with one readable message instead of a string of redeploys. The two entry points share
+the database settings; each also requires what only it uses (``Settings.for_api`` / ``Settings.for_migration``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ _SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secre
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?")
 _DB_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _BASE_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+# CloudWatch namespaces: 1-255 of these characters, not starting with a colon.
+_METRICS_NAMESPACE = re.compile(r"[A-Za-z0-9.\-_/#][A-Za-z0-9.\-_/#:]{0,254}")
+EXTENSION_DEFAULT_PORT = 2773  # the AWS Parameters and Secrets Lambda Extension's default
 
 
 class ConfigError(RuntimeError):
@@ -45,75 +49,99 @@ class Settings:
     tls_ca_bundle: Path | None = None
     connect_timeout_seconds: int = 3
     query_timeout_seconds: int = 10
-    secret_max_age_seconds: int = 300
     api_base_path: str | None = None
+    extension_port: int = EXTENSION_DEFAULT_PORT  # API: where the secrets extension listens
+    metrics_namespace: str | None = None  # API: CloudWatch namespace of the trade metrics
+    app_secret_arn: str | None = None  # migration: the application user's secret, filled by the migration
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``env`` (default ``os.environ``); raise ``ConfigError`` listing every problem."""
-        env = os.environ if env is None else env
-        problems: list[str] = []
+    def for_api(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings of ``handlers.api``; raise ``ConfigError`` listing every problem."""
+        return _parse(os.environ if env is None else env, api=True)
 
-        def text(name: str, pattern: re.Pattern[str] | None, required: bool, hint: str) -> str | None:
-            value = env.get(name, "").strip()
-            if not value:
-                if required:
-                    problems.append(f"{name} is required ({hint})")
-                return None
-            if pattern is not None and not pattern.fullmatch(value):
-                problems.append(f"{name}={value!r} is not valid ({hint})")
-                return None
-            return value
+    @classmethod
+    def for_migration(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings of ``handlers.migrate``; raise ``ConfigError`` listing every problem."""
+        return _parse(os.environ if env is None else env, api=False)
 
-        def integer(name: str, default: int, low: int, high: int) -> int:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            if not raw.isdigit() or not low <= int(raw) <= high:
-                problems.append(f"{name}={raw!r} must be an integer from {low} to {high}")
-                return default
-            return int(raw)
 
-        secret_arn = text("DB_SECRET_ARN", _SECRET_ARN, True, "the ARN of the RDS-managed Secrets Manager secret")
-        writer = text("DB_WRITER_HOST", _HOST, True, "the cluster (writer) endpoint host name")
-        reader = text("DB_READER_HOST", _HOST, False, "the cluster reader endpoint host name")
-        database = text("DB_NAME", _DB_NAME, False, "letters, digits and _, at most 64") or "trading"
+def _parse(env: Mapping[str, str], api: bool) -> Settings:
+    problems: list[str] = []
+
+    def text(name: str, pattern: re.Pattern[str] | None, required: bool, hint: str) -> str | None:
+        value = env.get(name, "").strip()
+        if not value:
+            if required:
+                problems.append(f"{name} is required ({hint})")
+            return None
+        if pattern is not None and not pattern.fullmatch(value):
+            problems.append(f"{name}={value!r} is not valid ({hint})")
+            return None
+        return value
+
+    def integer(name: str, default: int, low: int, high: int) -> int:
+        raw = env.get(name, "").strip()
+        if not raw:
+            return default
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            problems.append(f"{name}={raw!r} must be an integer from {low} to {high}")
+            return default
+        return int(raw)
+
+    secret_hint = "the ARN of the application user's secret" if api else "the ARN of the RDS-managed master secret"
+    secret_arn = text("DB_SECRET_ARN", _SECRET_ARN, True, secret_hint)
+    writer = text("DB_WRITER_HOST", _HOST, True, "the cluster (writer) endpoint host name")
+    reader = text("DB_READER_HOST", _HOST, False, "the cluster reader endpoint host name")
+    database = text("DB_NAME", _DB_NAME, False, "letters, digits and _, at most 64") or "trading"
+    port = integer("DB_PORT", 3306, 1, 65535)
+    connect_timeout = integer("DB_CONNECT_TIMEOUT_SECONDS", 3, 1, 30)
+    query_timeout = integer("DB_QUERY_TIMEOUT_SECONDS", 10, 1, 30)
+
+    base_path = namespace = app_secret = None
+    extension_port = EXTENSION_DEFAULT_PORT
+    if api:
         base_path = text("API_BASE_PATH", _BASE_PATH, False, "a path prefix such as `/v1`, no trailing slash")
-        port = integer("DB_PORT", 3306, 1, 65535)
-        connect_timeout = integer("DB_CONNECT_TIMEOUT_SECONDS", 3, 1, 30)
-        query_timeout = integer("DB_QUERY_TIMEOUT_SECONDS", 10, 1, 30)
-        secret_max_age = integer("DB_SECRET_MAX_AGE_SECONDS", 300, 0, 86400)
-
-        raw_mode = env.get("DB_TLS", "").strip().lower().replace("-", "_") or TlsMode.REQUIRED.value
-        try:
-            tls_mode = TlsMode(raw_mode)
-        except ValueError:
-            allowed = ", ".join(mode.value for mode in TlsMode)
-            problems.append(f"DB_TLS={env.get('DB_TLS')!r} must be one of: {allowed}")
-            tls_mode = TlsMode.REQUIRED
-
-        ca_bundle: Path | None = None
-        raw_ca = env.get("DB_TLS_CA_BUNDLE", "").strip()
-        if raw_ca:
-            ca_bundle = Path(raw_ca)
-            if not ca_bundle.is_file():
-                problems.append(f"DB_TLS_CA_BUNDLE={raw_ca!r} is not a readable file")
-        elif tls_mode in (TlsMode.VERIFY_CA, TlsMode.VERIFY_IDENTITY):
-            problems.append(f"DB_TLS={tls_mode.value} needs DB_TLS_CA_BUNDLE (a PEM file with the RDS CA certificates)")
-
-        if problems:
-            raise ConfigError("invalid handler configuration: " + "; ".join(problems))
-        assert secret_arn is not None and writer is not None  # guaranteed by the checks above
-        return cls(
-            secret_arn=secret_arn,
-            writer_host=writer,
-            reader_host=reader if reader and reader != writer else None,
-            port=port,
-            database=database,
-            tls_mode=tls_mode,
-            tls_ca_bundle=ca_bundle,
-            connect_timeout_seconds=connect_timeout,
-            query_timeout_seconds=query_timeout,
-            secret_max_age_seconds=secret_max_age,
-            api_base_path=base_path,
+        extension_port = integer("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", EXTENSION_DEFAULT_PORT, 1, 65535)
+        namespace = text(
+            "POWERTOOLS_METRICS_NAMESPACE", _METRICS_NAMESPACE, True, "the CloudWatch namespace of the trade metrics"
         )
+    else:
+        app_secret = text(
+            "DB_APP_SECRET_ARN", _SECRET_ARN, True, "the ARN of the application user's secret the migration fills"
+        )
+
+    raw_mode = env.get("DB_TLS", "").strip().lower().replace("-", "_") or TlsMode.REQUIRED.value
+    try:
+        tls_mode = TlsMode(raw_mode)
+    except ValueError:
+        allowed = ", ".join(mode.value for mode in TlsMode)
+        problems.append(f"DB_TLS={env.get('DB_TLS')!r} must be one of: {allowed}")
+        tls_mode = TlsMode.REQUIRED
+
+    ca_bundle: Path | None = None
+    raw_ca = env.get("DB_TLS_CA_BUNDLE", "").strip()
+    if raw_ca:
+        ca_bundle = Path(raw_ca)
+        if not ca_bundle.is_file():
+            problems.append(f"DB_TLS_CA_BUNDLE={raw_ca!r} is not a readable file")
+    elif tls_mode in (TlsMode.VERIFY_CA, TlsMode.VERIFY_IDENTITY):
+        problems.append(f"DB_TLS={tls_mode.value} needs DB_TLS_CA_BUNDLE (a PEM file with the RDS CA certificates)")
+
+    if problems:
+        raise ConfigError("invalid handler configuration: " + "; ".join(problems))
+    assert secret_arn is not None and writer is not None  # guaranteed by the checks above
+    return Settings(
+        secret_arn=secret_arn,
+        writer_host=writer,
+        reader_host=reader if reader and reader != writer else None,
+        port=port,
+        database=database,
+        tls_mode=tls_mode,
+        tls_ca_bundle=ca_bundle,
+        connect_timeout_seconds=connect_timeout,
+        query_timeout_seconds=query_timeout,
+        api_base_path=base_path,
+        extension_port=extension_port,
+        metrics_namespace=namespace,
+        app_secret_arn=app_secret,
+    )

@@ -4,7 +4,8 @@ Lambda runs one invocation at a time per execution environment, so a connection 
 is reused by the next ones instead of paying TCP + TLS + authentication on every request. A connection that
 failed is dropped and the next call opens a new one. Errors are classified by MySQL errno (pymysql maps
 unknown errnos >= 1000, such as CHECK violations, to ``OperationalError``, so the exception class alone
-cannot tell a dead server from a rejected row).
+cannot tell a dead server from a rejected row). Every network wait of a request is bounded by its
+``Deadline`` (handlers/deadline.py).
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ import pymysql
 from pymysql.connections import Connection
 
 from handlers.config import Settings, TlsMode
-from handlers.credentials import Credentials, CredentialsUnavailable, SecretCredentials
+from handlers.credentials import CredentialSource, CredentialsUnavailable
+from handlers.deadline import Deadline, DeadlineExceeded, call_timeout
 
 T = TypeVar("T")
-
-ER_ACCESS_DENIED = 1045
 
 # The connection itself is gone or unusable: drop it; a request may be retried once on a new connection.
 _CONNECTION_LOST = frozenset(
@@ -55,7 +55,7 @@ _BUSY = frozenset(
         1792,  # read-only transaction
         3024,  # MySQL max_execution_time exceeded
         1969,  # MariaDB max_statement_time exceeded
-        ER_ACCESS_DENIED,  # still denied after refreshing the secret: rotation in progress
+        1045,  # access denied: the password changed and the secrets extension still serves the old one
         2026,  # TLS handshake failed
     }
 )
@@ -143,7 +143,7 @@ class ConnectionSlot:
         self,
         host: str,
         settings: Settings,
-        credentials: SecretCredentials,
+        credentials: CredentialSource,
         autocommit: bool,
         use_database: bool = True,
     ) -> None:
@@ -159,10 +159,10 @@ class ConnectionSlot:
     def is_open(self) -> bool:
         return self._connection is not None
 
-    def acquire(self) -> Connection:
-        """The open connection, or a new one (raises ``DatabaseUnavailable`` when none can be opened)."""
+    def acquire(self, deadline: Deadline | None = None) -> Connection:
+        """The open connection, or a new one (raises ``DatabaseUnavailable`` when none can be opened in time)."""
         if self._connection is None:
-            self._connection = self._open()
+            self._connection = self._open(deadline)
         return self._connection
 
     def discard(self) -> None:
@@ -173,47 +173,40 @@ class ConnectionSlot:
             with contextlib.suppress(pymysql.MySQLError, OSError):
                 connection.close()
 
-    def _open(self) -> Connection:
+    def _open(self, deadline: Deadline | None) -> Connection:
+        settings = self._settings
         try:
-            credentials = self._credentials.get()
-            try:
-                return self._connect(credentials)
-            except pymysql.err.OperationalError as exc:
-                if errno_of(exc) != ER_ACCESS_DENIED:
-                    raise
-            # Access denied with cached credentials: the secret was probably rotated since it was cached.
-            return self._connect(self._credentials.get(refresh=True))
-        except CredentialsUnavailable as exc:
+            credentials = self._credentials.get(deadline)
+            wait = call_timeout(deadline, settings.connect_timeout_seconds)
+            return pymysql.connect(
+                host=self.host,
+                port=settings.port,
+                user=credentials.username,
+                password=credentials.password,
+                database=self._database,
+                charset="utf8mb4",
+                autocommit=self._autocommit,
+                connect_timeout=wait,
+                read_timeout=wait,  # the handshake; each statement sets its own bound (``run``)
+                write_timeout=wait,
+                ssl=self._tls,
+                ssl_disabled=self._tls is None,
+                # Strict mode turns silent truncation into errors; UTC so DATETIME values mean the same everywhere.
+                init_command="SET SESSION sql_mode='STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone='+00:00'",
+            )
+        except (CredentialsUnavailable, DeadlineExceeded) as exc:
             raise DatabaseUnavailable(str(exc)) from exc
         except (pymysql.MySQLError, OSError) as exc:
             raise DatabaseUnavailable(f"cannot connect to {self.host}: {exc}") from exc
-
-    def _connect(self, credentials: Credentials) -> Connection:
-        settings = self._settings
-        return pymysql.connect(
-            host=self.host,
-            port=settings.port,
-            user=credentials.username,
-            password=credentials.password,
-            database=self._database,
-            charset="utf8mb4",
-            autocommit=self._autocommit,
-            connect_timeout=settings.connect_timeout_seconds,
-            read_timeout=settings.query_timeout_seconds,
-            write_timeout=settings.query_timeout_seconds,
-            ssl=self._tls,
-            ssl_disabled=self._tls is None,
-            # Strict mode turns silent truncation into errors; UTC so DATETIME values mean the same everywhere.
-            init_command="SET SESSION sql_mode='STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone='+00:00'",
-        )
 
 
 class Database:
     """The writer and (optional) reader connections of one execution environment."""
 
-    def __init__(self, settings: Settings, credentials: SecretCredentials) -> None:
+    def __init__(self, settings: Settings, credentials: CredentialSource) -> None:
         # Writer: explicit transactions (INSERT + COMMIT). Reader: autocommit, so a long-lived connection does
         # not keep reading one old REPEATABLE READ snapshot.
+        self.query_timeout = float(settings.query_timeout_seconds)
         self.writer = ConnectionSlot(settings.writer_host, settings, credentials, autocommit=False)
         self.reader = (
             ConnectionSlot(settings.reader_host, settings, credentials, autocommit=True)
@@ -221,20 +214,28 @@ class Database:
             else None
         )
 
-    def on_writer(self, work: Callable[[Connection], T]) -> T:
-        return run(self.writer, work)
+    def on_writer(self, work: Callable[[Connection], T], deadline: Deadline | None) -> T:
+        return run(self.writer, work, deadline, self.query_timeout)
 
-    def on_reader(self, work: Callable[[Connection], T]) -> T:
-        return run(self.reader or self.writer, work)
+    def on_reader(self, work: Callable[[Connection], T], deadline: Deadline | None) -> T:
+        return run(self.reader or self.writer, work, deadline, self.query_timeout)
 
-    def ping(self) -> dict[str, str]:
-        """COM_PING every endpoint (one round trip each, opening the connection if needed)."""
-        status: dict[str, str] = {}
+    def ping(self, deadline: Deadline | None) -> dict[str, str | None]:
+        """COM_PING each endpoint (one round trip, opening the connection if needed): role -> None or the problem.
+
+        Without a separate reader the reader *is* the writer: it is not pinged twice, and the caller reports it
+        as such.
+        """
+        problems: dict[str, str | None] = {}
         for role, slot in (("writer", self.writer), ("reader", self.reader)):
-            if slot is not None:
-                run(slot, lambda connection: connection.ping(reconnect=False))
-                status[role] = "ok"
-        return status
+            if slot is None:
+                continue
+            try:
+                run(slot, lambda connection: connection.ping(reconnect=False), deadline, self.query_timeout)
+                problems[role] = None
+            except (DatabaseUnavailable, DatabaseFailure) as exc:
+                problems[role] = str(exc)
+        return problems
 
     def close(self) -> None:
         for slot in (self.writer, self.reader):
@@ -242,18 +243,28 @@ class Database:
                 slot.discard()
 
 
-def run(slot: ConnectionSlot, work: Callable[[Connection], T]) -> T:
+def run(
+    slot: ConnectionSlot,
+    work: Callable[[Connection], T],
+    deadline: Deadline | None = None,
+    query_timeout: float = 10.0,
+) -> T:
     """Run ``work`` on the slot's connection and translate database errors into the three outcomes.
 
     ``work`` must be safe to run twice: when a connection that served earlier invocations turns out to be dead
     (server restart, idle timeout, failover) it is retried once on a new connection. The trade insert is
     idempotent by client order id, so a retry after a lost COMMIT finds the committed row instead of adding one.
+    A statement that outlives the deadline loses its socket, so the server rolls back what was not committed.
     """
     for attempt in (1, 2):
         reused = slot.is_open
-        connection = slot.acquire()
+        connection = slot.acquire(deadline)
         try:
+            bound_socket_waits(connection, call_timeout(deadline, query_timeout))
             return work(connection)
+        except DeadlineExceeded as exc:
+            _rollback_quietly(connection)  # raised between statements: the connection itself is fine
+            raise DatabaseUnavailable(str(exc)) from exc
         except (pymysql.MySQLError, OSError) as exc:
             kind = classify(exc)
             if kind is ErrorKind.CONNECTION_LOST:
@@ -276,6 +287,17 @@ def run(slot: ConnectionSlot, work: Callable[[Connection], T]) -> T:
             slot.discard()
             raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def bound_socket_waits(connection: Connection, seconds: float) -> None:
+    """Make every read and write on ``connection`` give up after ``seconds`` (until the next call).
+
+    PyMySQL has no public setter after connecting, but it applies ``_read_timeout``/``_write_timeout`` to the
+    socket before every packet it reads or writes (PyMySQL >= 1.1; the exact version is pinned in
+    handlers/requirements.lock and tests/handlers/test_handlers_deadline.py proves the behaviour).
+    """
+    connection._read_timeout = seconds
+    connection._write_timeout = seconds
 
 
 def _rollback_quietly(connection: Connection) -> None:

@@ -16,12 +16,14 @@ from typing import Any
 from pymysql.connections import Connection
 
 from handlers.config import Settings
-from handlers.credentials import SecretCredentials
+from handlers.credentials import CredentialSource
 from handlers.db import ConnectionSlot, run
 from handlers.observability import logger
 
 LOCK_NAME = "trading_schema_migration"
 LOCK_TIMEOUT_SECONDS = 20
+# DDL on a large table (an index build) can take minutes; the migration function's own timeout bounds the run.
+STATEMENT_TIMEOUT_SECONDS = 600.0
 Step = Callable[[Connection], None]
 
 
@@ -115,10 +117,17 @@ def current_version(connection: Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def migrate(connection: Connection, database: str, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+def migrate(
+    connection: Connection,
+    database: str,
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+    finally_: Step | None = None,
+) -> list[int]:
     """Create ``database`` if needed and apply the missing migrations in order; return the versions applied.
 
-    ``connection`` must be in autocommit mode. ``database`` was validated as a plain identifier by the config.
+    ``finally_`` runs after the migrations, still holding the lock (the application user's provisioning, which
+    must not interleave with another migrator's). ``connection`` must be in autocommit mode. ``database`` was
+    validated as a plain identifier by the config.
     """
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
@@ -142,17 +151,25 @@ def migrate(connection: Connection, database: str, migrations: tuple[Migration, 
                     (migration.version, migration.description),
                 )
             applied.append(migration.version)
+        if finally_ is not None:
+            finally_(connection)
         return applied
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT RELEASE_LOCK(%s)", (LOCK_NAME,))
 
 
-def migrate_schema(settings: Settings, credentials: SecretCredentials) -> dict[str, Any]:
-    """Bring the schema to ``LATEST_VERSION`` on the writer; the connection is closed afterwards."""
+def migrate_schema(
+    settings: Settings, credentials: CredentialSource, finally_: Step | None = None
+) -> dict[str, Any]:
+    """Bring the schema to ``LATEST_VERSION`` on the writer (then ``finally_``); the connection is closed after."""
     slot = ConnectionSlot(settings.writer_host, settings, credentials, autocommit=True, use_database=False)
     try:
-        applied = run(slot, lambda connection: migrate(connection, settings.database))
+        applied = run(
+            slot,
+            lambda connection: migrate(connection, settings.database, finally_=finally_),
+            query_timeout=STATEMENT_TIMEOUT_SECONDS,
+        )
         version = run(slot, current_version)
     finally:
         slot.discard()

@@ -16,9 +16,13 @@ import pymysql
 from pymysql.connections import Connection
 
 from handlers.db import Database, DatabaseUnavailable, errno_of
-from handlers.trades import Trade, TradeRequest, format_price
+from handlers.deadline import Deadline, DeadlineExceeded
+from handlers.trades import Trade, TradeRequest, canonical, format_price
 
 ER_DUP_ENTRY = 1062
+# COMMIT is only sent with at least this much time left: a COMMIT cut off by the deadline would leave the client
+# not knowing whether its trade was stored (a retry with the same client order id would tell, but rarely needs to).
+COMMIT_RESERVE_SECONDS = 0.25
 
 _INSERT = (
     "INSERT INTO trades (client_order_id, symbol, side, order_type, quantity, limit_price, created_at)"
@@ -42,22 +46,22 @@ class TradeStore:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    def submit(self, order: TradeRequest) -> SubmitResult:
+    def submit(self, order: TradeRequest, deadline: Deadline | None) -> SubmitResult:
         """Insert ``order`` once; a replay of the same order returns the stored trade, another one a conflict."""
-        return self._database.on_writer(lambda connection: _submit(connection, order))
+        return self._database.on_writer(lambda connection: _submit(connection, order, deadline), deadline)
 
-    def get(self, trade_id: int) -> Trade | None:
+    def get(self, trade_id: int, deadline: Deadline | None) -> Trade | None:
         """The trade from the reader; on a miss, from the writer (the replica may lag a just-created trade)."""
         if self._database.reader is not None:
-            trade = self._database.on_reader(lambda connection: _select_one(connection, _BY_ID, trade_id))
+            trade = self._database.on_reader(lambda connection: _select_one(connection, _BY_ID, trade_id), deadline)
             if trade is not None:
                 return trade
         return self._database.on_writer(
-            lambda connection: _select_one(connection, _BY_ID, trade_id, end_transaction=True)
+            lambda connection: _select_one(connection, _BY_ID, trade_id, end_transaction=True), deadline
         )
 
 
-def _submit(connection: Connection, order: TradeRequest) -> SubmitResult:
+def _submit(connection: Connection, order: TradeRequest, deadline: Deadline | None) -> SubmitResult:
     created_at = datetime.now(UTC).replace(tzinfo=None)
     params = (
         order.client_order_id,
@@ -77,6 +81,8 @@ def _submit(connection: Connection, order: TradeRequest) -> SubmitResult:
             connection.rollback()
         else:
             trade_id = cursor.lastrowid
+            if deadline is not None and deadline.remaining() < COMMIT_RESERVE_SECONDS:
+                raise DeadlineExceeded("too little time left to commit; the insert is rolled back")
             connection.commit()
             return SubmitResult(Trade(id=trade_id, order=order, created_at=created_at), created=True)
     # The key exists: InnoDB made this INSERT wait for the other transaction, so its row is committed now.
@@ -98,5 +104,5 @@ def _select_one(connection: Connection, sql: str, key: Any, end_transaction: boo
 
 def _trade_from_row(row: tuple[Any, ...]) -> Trade:
     trade_id, client_order_id, symbol, side, order_type, quantity, limit_price, created_at = row
-    order = TradeRequest(client_order_id, symbol, side, order_type, int(quantity), limit_price.normalize())
+    order = TradeRequest(client_order_id, symbol, side, order_type, int(quantity), canonical(limit_price))
     return Trade(id=int(trade_id), order=order, created_at=created_at)

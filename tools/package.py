@@ -51,6 +51,13 @@ PIP_TARGET_OPTIONS = (
     "--only-binary=:all:",
 )
 ENTRY_MODULES = ("handlers.api", "handlers.migrate")
+# What the entry modules need to import at all (they validate their environment at import time).
+PLACEHOLDER_ENV = {
+    "DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:placeholder-AbCdEf",
+    "DB_APP_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:placeholder-app-AbCdEf",
+    "DB_WRITER_HOST": "placeholder.invalid",
+    "POWERTOOLS_METRICS_NAMESPACE": "placeholder",
+}
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 CA_BUNDLE_PATH = "certs/rds-ca-bundle.pem"
 MAX_SIZE_BYTES = 1_572_864  # 1.5 MiB: the size budget of the artifact
@@ -144,8 +151,9 @@ def dependencies(locked: dict[str, str]) -> Path:
 def collect(deps: Path, ca_bundle: Path | None) -> dict[str, Path]:
     """Archive name -> source file, for the handlers package and the dependency tree."""
     files: dict[str, Path] = {}
-    for path in sorted(HANDLERS.glob("*.py")):
-        files[f"handlers/{path.name}"] = path
+    for path in sorted(HANDLERS.rglob("*.py")):
+        if "__pycache__" not in path.parts:
+            files[f"handlers/{path.relative_to(HANDLERS).as_posix()}"] = path
     for path in sorted(deps.rglob("*")):
         relative = path.relative_to(deps)
         parts = relative.parts
@@ -199,12 +207,7 @@ def imported_at_cold_start(tree: Path) -> list[str]:
         "files = [getattr(m, '__file__', None) for m in list(sys.modules.values())]\n"
         f"print(json.dumps(sorted(f for f in files if f and f.startswith({str(tree) + os.sep!r}))))\n"
     )
-    env = {
-        **os.environ,
-        "DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:placeholder-AbCdEf",
-        "DB_WRITER_HOST": "placeholder.invalid",
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-    }
+    env = {**os.environ, **PLACEHOLDER_ENV, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     result = subprocess.run(
         [sys.executable, "-I", "-B", "-c", script], env=env, capture_output=True, text=True, cwd=tree, check=False
     )

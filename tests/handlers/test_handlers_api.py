@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.handlers.lambda_support import trade_body, trade_rows
+from tests.handlers.lambda_support import assert_error_contract, invoke, rest_event, trade_body, trade_rows
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
@@ -71,11 +71,9 @@ def test_same_client_order_id_with_different_content_is_409(call: Any, db: Any, 
 
     assert first.status == 201
     assert clash.status == 409
-    assert clash.body == {
-        "error": "conflict",
-        "message": "client_order_id was already used for a different trade",
-        "trade_id": first.body["id"],
-    }
+    assert_error_contract(clash)
+    assert clash.body["message"] == "client_order_id was already used for a different trade"
+    assert clash.body["trade_id"] == first.body["id"]
     assert trade_rows(db) == [("ord-3", "AAPL", "BUY", "LIMIT", 100, Decimal("187.25000000"))]
 
 
@@ -97,33 +95,38 @@ def test_get_returns_the_stored_trade(call: Any, db: Any) -> None:
 def test_get_unknown_trade_is_404(call: Any, db: Any) -> None:
     reply = call("GET", "/trades/999999")
     assert reply.status == 404
-    assert reply.body == {"error": "not_found", "message": "trade 999999 does not exist"}
+    assert_error_contract(reply)
+    assert reply.body["message"] == "trade 999999 does not exist"
 
 
 @pytest.mark.parametrize("trade_id", ["abc", "0", "-1", "1.5", "01", "9223372036854775808", "1e3", "%20"])
 def test_get_with_malformed_id_is_400(call: Any, db: Any, trade_id: str) -> None:
     reply = call("GET", f"/trades/{trade_id}")
     assert reply.status == 400
-    assert reply.body["error"] == "invalid_request"
+    assert_error_contract(reply)
+    assert reply.body["message"] == "invalid trade id"
 
 
-def test_health_checks_the_database(call: Any) -> None:
+def test_health_reports_writer_and_reader(call: Any) -> None:
     reply = call("GET", "/health")
     assert reply.status == 200
-    assert reply.body == {"status": "ok", "database": {"writer": "ok"}}
+    # No DB_READER_HOST: the reader is the writer, and the answer says so.
+    assert reply.body == {"status": "ok", "database": {"writer": "ok", "reader": "ok", "reader_is_writer": True}}
 
 
 @pytest.mark.parametrize(
     ("method", "path", "status", "allow"),
     [
         ("GET", "/nope", 404, None),
-        ("POST", "/trades/1", 405, "GET"),
-        ("DELETE", "/trades/1", 405, "GET"),
+        ("POST", "/trades/1", 405, "GET, HEAD"),
+        ("DELETE", "/trades/1", 405, "GET, HEAD"),
         ("GET", "/trades", 405, "POST"),
         ("PUT", "/trades", 405, "POST"),
-        ("POST", "/health", 405, "GET"),
+        ("HEAD", "/trades", 405, "POST"),
+        ("POST", "/health", 405, "GET, HEAD"),
         ("DELETE", "/trades/", 405, "POST"),
-        ("PUT", "/trades/7/", 405, "GET"),
+        ("PUT", "/trades/7/", 405, "GET, HEAD"),
+        ("OPTIONS", "/health", 405, "GET, HEAD"),
         ("GET", "/trades/1/extra", 404, None),
         ("GET", "/", 404, None),
     ],
@@ -131,35 +134,37 @@ def test_health_checks_the_database(call: Any) -> None:
 def test_unknown_routes_and_methods(call: Any, db: Any, method: str, path: str, status: int, allow: str | None) -> None:
     reply = call(method, path, "{}" if method in ("POST", "PUT") else None)
     assert reply.status == status
-    assert reply.body["error"] == ("not_found" if status == 404 else "method_not_allowed")
+    if method != "HEAD":
+        assert_error_contract(reply)
     assert reply.headers.get("allow") == allow
     assert trade_rows(db) == []
 
 
 def _details(reply: Any) -> list[str]:
-    return list(reply.body.get("details", []))
+    assert_error_contract(reply)
+    return list(reply.body["details"])
 
 
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ("", "must be a JSON object"),
-        ("   ", "must be a JSON object"),
+        ("", "the request body is empty"),
+        ("   ", "the request body is empty"),
         ("not json", "not valid JSON"),
         ("[1, 2]", "must be a JSON object"),
         ('"text"', "must be a JSON object"),
         ("{", "not valid JSON"),
         ('{"client_order_id": NaN}', "not valid JSON"),
         ('{"limit_price": Infinity}', "not valid JSON"),
-        ('{"quantity": ' + "9" * 5000 + "}", "not valid JSON"),
+        ('{"quantity": ' + "9" * 5000 + "}", "quantity must be a JSON integer"),
         ("[" * 5_000 + "]" * 5_000, "not valid JSON"),  # deeper than the parser's recursion limit
-        ('{"symbol": "A", "symbol": "B"}', "duplicate JSON key"),
+        ('{"symbol": "A", "symbol": "B"}', 'duplicate key "symbol"'),
     ],
 )
 def test_malformed_json_is_400(call: Any, db: Any, body: str, fragment: str) -> None:
     reply = call("POST", "/trades", body)
     assert reply.status == 400, reply.body
-    assert fragment in reply.body["message"]
+    assert fragment in reply.body["message"] + " ".join(_details(reply))
     assert trade_rows(db) == []
 
 
@@ -183,19 +188,18 @@ def test_malformed_json_is_400(call: Any, db: Any, body: str, fragment: str) -> 
         ({"quantity": 1_000_000_001}, "quantity must be"),
         ({"limit_price": "0"}, "limit_price must be"),
         ({"limit_price": "-1.00"}, "limit_price must be"),
-        ({"limit_price": "1e3"}, "limit_price must be"),
+        ({"limit_price": "0187.25"}, "limit_price must be"),
         ({"limit_price": " 1.5"}, "limit_price must be"),
         ({"limit_price": "1.123456789"}, "limit_price must be"),
         ({"limit_price": "10000000000"}, "limit_price must be"),
         ({"limit_price": [1]}, "limit_price must be"),
         ({"limit_price": False}, "limit_price must be"),
-        ({"extra": 1}, "unknown fields: extra"),
+        ({"extra": 1}, 'unknown fields: "extra"'),
     ],
 )
 def test_invalid_fields_are_400_with_details(call: Any, db: Any, change: dict[str, Any], detail: str) -> None:
     reply = call("POST", "/trades", {**trade_body("bad-1"), **change})
     assert reply.status == 400
-    assert reply.body["error"] == "invalid_request"
     assert any(detail in item for item in _details(reply)), reply.body
     assert trade_rows(db) == []
 
@@ -217,11 +221,20 @@ def test_missing_fields_are_listed(call: Any, db: Any) -> None:
     assert "missing fields: client_order_id, side, order_type, quantity, limit_price" in _details(reply)
 
 
-def test_base64_body_is_refused(call: Any, db: Any) -> None:
+def test_base64_body_is_decoded(call: Any, db: Any) -> None:
+    # API Gateway base64-encodes a body whose type matches one of the API's binary media types.
     encoded = base64.b64encode(json.dumps(trade_body("b64")).encode()).decode()
     reply = call("POST", "/trades", encoded, is_base64=True)
+    assert reply.status == 201
+    assert [row[0] for row in trade_rows(db)] == ["b64"]
+
+
+@pytest.mark.parametrize(("body", "fragment"), [("not base64!", "not valid base64"), ("/w==", "not UTF-8")])
+def test_bad_base64_body_is_400(call: Any, db: Any, body: str, fragment: str) -> None:
+    reply = call("POST", "/trades", body, is_base64=True)
     assert reply.status == 400
-    assert "base64" in reply.body["message"]
+    assert fragment in reply.body["message"]
+    assert _details(reply)
     assert trade_rows(db) == []
 
 
@@ -230,7 +243,7 @@ def test_wrong_content_type_is_415(call: Any, db: Any, content_type: str | None)
     headers = {} if content_type is None else {"Content-Type": content_type}
     reply = call("POST", "/trades", trade_body("ct"), headers=headers)
     assert reply.status == 415
-    assert reply.body["error"] == "unsupported_media_type"
+    assert_error_contract(reply)
     assert trade_rows(db) == []
 
 
@@ -242,7 +255,7 @@ def test_content_type_with_charset_and_any_case_is_accepted(call: Any, db: Any) 
 def test_oversized_body_is_413(call: Any, db: Any) -> None:
     reply = call("POST", "/trades", trade_body("big", note="x" * 20_000))
     assert reply.status == 413
-    assert reply.body["error"] == "payload_too_large"
+    assert_error_contract(reply)
     assert trade_rows(db) == []
 
 
@@ -267,7 +280,8 @@ def test_reads_go_to_the_reader_endpoint(api_module: Any, settings: Any, db: Any
         fetched = call_api(api, "GET", f"/trades/{created.body['id']}")
         assert fetched.status == 200 and fetched.body == created.body
         assert api.database.reader.is_open
-        assert call_api(api, "GET", "/health").body == {"status": "ok", "database": {"writer": "ok", "reader": "ok"}}
+        health = call_api(api, "GET", "/health").body
+        assert health == {"status": "ok", "database": {"writer": "ok", "reader": "ok", "reader_is_writer": False}}
     finally:
         api.database.close()
 
@@ -284,15 +298,15 @@ def test_a_reader_miss_is_confirmed_on_the_writer() -> None:
     class LaggingReplica:
         reader = object()
 
-        def on_reader(self, work: Any) -> Any:
+        def on_reader(self, work: Any, deadline: Any) -> Any:
             calls.append("reader")
             return None  # the replica has not caught up yet
 
-        def on_writer(self, work: Any) -> Any:
+        def on_writer(self, work: Any, deadline: Any) -> Any:
             calls.append("writer")
             return trade
 
-    assert TradeStore(LaggingReplica()).get(7) is trade  # type: ignore[arg-type]
+    assert TradeStore(LaggingReplica()).get(7, None) is trade  # type: ignore[arg-type]
     assert calls == ["reader", "writer"]
 
 
@@ -305,6 +319,7 @@ def test_base_path_of_a_custom_domain_mapping_is_stripped(api_module: Any, setti
         assert call_api(api, "GET", "/v1/health").status == 200
         wrong = call_api(api, "GET", "/v1/trades")
         assert (wrong.status, wrong.headers["allow"]) == (405, "POST")
+        assert call_api(api, "GET", "/v1").status == 404
         assert call_api(api, "GET", "/v2/health").status == 404
     finally:
         api.database.close()
@@ -316,6 +331,4 @@ def test_trailing_slash_is_the_same_route(call: Any, db: Any) -> None:
 
 
 def call_api(api: Any, method: str, path: str, body: Any = None) -> Any:
-    from tests.handlers.lambda_support import invoke, rest_event
-
     return invoke(api.handler, rest_event(method, path, None if body is None else json.dumps(body)))

@@ -3,73 +3,62 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from typing import Any
 
-from tests.handlers.lambda_support import invoke, rest_event, trade_body, trade_rows
+from tests.handlers.environments import FORK, in_environments
+from tests.handlers.lambda_support import Reply, invoke, rest_event, trade_body, trade_rows
 
-THREADS = 8
+ENVIRONMENTS = 8
 ROUNDS = 15
 
 
-def _race(apis: list[Any], bodies: list[dict[str, Any]]) -> list[Any]:
-    """Send ``bodies[i]`` through ``apis[i]`` at the same moment; return the replies in thread order."""
-    barrier = threading.Barrier(len(apis))
-    replies: list[Any] = [None] * len(apis)
+def _race(api_module: Any, settings: Any, bodies: list[list[dict[str, Any]]]) -> list[list[Reply]]:
+    """Round r: environment i sends ``bodies[r][i]``, all at the same moment; replies[r][i]."""
+    barrier = FORK.Barrier(ENVIRONMENTS)
 
-    def send(index: int) -> None:
-        event = rest_event("POST", "/trades", json.dumps(bodies[index]))
-        barrier.wait()
-        replies[index] = invoke(apis[index].handler, event)
+    def job(index: int, api: Any) -> list[Reply]:
+        replies = []
+        for round_bodies in bodies:
+            event = rest_event("POST", "/trades", json.dumps(round_bodies[index]))
+            barrier.wait(timeout=60)
+            replies.append(invoke(api.handler, event))
+        return replies
 
-    threads = [threading.Thread(target=send, args=(index,)) for index in range(len(apis))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return replies
+    per_environment = in_environments(ENVIRONMENTS, lambda: api_module.build(settings), job)
+    return [[replies[round_number] for replies in per_environment] for round_number in range(len(bodies))]
 
 
 def test_concurrent_identical_requests_store_exactly_one_row(api_module: Any, settings: Any, db: Any) -> None:
-    # One API instance (own resolver, own connection) per thread, like separate Lambda execution environments.
-    apis = [api_module.build(settings) for _ in range(THREADS)]
-    try:
-        for round_number in range(ROUNDS):
-            client_order_id = f"race-{round_number}"
-            replies = _race(apis, [trade_body(client_order_id, quantity=round_number + 1)] * THREADS)
-
-            statuses = Counter(reply.status for reply in replies)
-            assert statuses == {201: 1, 200: THREADS - 1}, statuses
-            assert len({json.dumps(reply.body, sort_keys=True) for reply in replies}) == 1  # all see one trade
-        rows = trade_rows(db)
-        assert len(rows) == ROUNDS
-        assert sorted(rows) == sorted((f"race-{n}", "AAPL", "BUY", "LIMIT", n + 1, rows[0][5]) for n in range(ROUNDS))
-    finally:
-        for api in apis:
-            api.database.close()
+    bodies = [[trade_body(f"race-{number}", quantity=number + 1)] * ENVIRONMENTS for number in range(ROUNDS)]
+    for replies in _race(api_module, settings, bodies):
+        statuses = Counter(reply.status for reply in replies)
+        assert statuses == {201: 1, 200: ENVIRONMENTS - 1}, statuses
+        assert len({json.dumps(reply.body, sort_keys=True) for reply in replies}) == 1  # all see one trade
+    rows = trade_rows(db)
+    assert len(rows) == ROUNDS
+    assert sorted(rows) == sorted((f"race-{n}", "AAPL", "BUY", "LIMIT", n + 1, rows[0][5]) for n in range(ROUNDS))
 
 
 def test_concurrent_conflicting_requests_keep_the_winner(api_module: Any, settings: Any, db: Any) -> None:
-    apis = [api_module.build(settings) for _ in range(THREADS)]
-    try:
-        for round_number in range(ROUNDS):
-            client_order_id = f"clash-{round_number}"
-            # Even threads send quantity 1, odd threads quantity 2: whichever commits first wins.
-            bodies = [trade_body(client_order_id, quantity=1 + index % 2) for index in range(THREADS)]
-            replies = _race(apis, bodies)
-
-            winners = [index for index, reply in enumerate(replies) if reply.status == 201]
-            assert len(winners) == 1, [reply.status for reply in replies]
-            winning_quantity = bodies[winners[0]]["quantity"]
-            for index, reply in enumerate(replies):
-                if index == winners[0]:
-                    continue
-                expected = 200 if bodies[index]["quantity"] == winning_quantity else 409
-                assert reply.status == expected, (index, reply.status, reply.body)
-        rows = trade_rows(db)
-        assert len(rows) == ROUNDS
-        assert len({row[0] for row in rows}) == ROUNDS
-    finally:
-        for api in apis:
-            api.database.close()
+    # Even environments send quantity 1, odd ones quantity 2: whichever commits first wins.
+    bodies = [
+        [trade_body(f"clash-{number}", quantity=1 + index % 2) for index in range(ENVIRONMENTS)]
+        for number in range(ROUNDS)
+    ]
+    for round_bodies, replies in zip(bodies, _race(api_module, settings, bodies), strict=True):
+        winners = [index for index, reply in enumerate(replies) if reply.status == 201]
+        assert len(winners) == 1, [reply.status for reply in replies]
+        winning_quantity = round_bodies[winners[0]]["quantity"]
+        for index, reply in enumerate(replies):
+            if index == winners[0]:
+                continue
+            expected = 200 if round_bodies[index]["quantity"] == winning_quantity else 409
+            assert reply.status == expected, (index, reply.status, reply.body)
+            if expected == 200:
+                assert reply.body == replies[winners[0]].body
+            else:
+                assert reply.body["trade_id"] == replies[winners[0]].body["id"]
+    rows = trade_rows(db)
+    assert len(rows) == ROUNDS
+    assert len({row[0] for row in rows}) == ROUNDS

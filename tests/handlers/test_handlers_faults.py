@@ -1,7 +1,7 @@
 """Database faults: crash under load, unreachable server, busy/locked rows, refused rows, permanent errors.
 
 The crash test runs on its own plaintext server (``plain_server``) so it can be killed without disturbing the
-other tests.
+other tests; its clients are separate execution environments (forked processes, tests/handlers/environments.py).
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ import pymysql
 import pytest
 
 from handlers.config import Settings
-from handlers.credentials import SecretCredentials
 from handlers.db import ErrorKind, classify
-from handlers.schema import migrate_schema
-from tests.handlers.lambda_support import invoke, rest_event, trade_body, trade_rows
+from tests.handlers.environments import FORK, in_environments
+from tests.handlers.lambda_support import assert_error_contract, invoke, rest_event, trade_body, trade_rows
 from tests.support.mariadb import MariaDB, free_port
 
 WORKERS = 4
@@ -54,15 +53,13 @@ def test_errors_are_classified_by_errno(error: BaseException, kind: ErrorKind) -
 
 def _assert_503(reply: Any) -> None:
     assert reply.status == 503, reply
-    assert reply.headers["retry-after"] == "2"
-    assert reply.body["error"] == "service_unavailable"
-    assert "Traceback" not in reply.raw["body"]
+    assert_error_contract(reply)
 
 
-def test_unreachable_database_gives_503_on_every_route(api_module: Any, db_secret_arn: str, env_for: Any) -> None:
+def test_unreachable_database_gives_503_on_every_route(api_module: Any, app_secret_arn: str, env_for: Any) -> None:
     nowhere = MariaDB.__new__(MariaDB)  # only host and port are read
     nowhere.port = free_port()  # nothing listens there
-    api = api_module.build(Settings.from_env(env_for(nowhere, db_secret_arn)))
+    api = api_module.build(Settings.for_api(env_for(nowhere, app_secret_arn)))
     for method, path, body in (
         ("POST", "/trades", json.dumps(trade_body("down-1"))),
         ("GET", "/trades/1", None),
@@ -82,7 +79,7 @@ def test_missing_table_is_a_plain_500(api_module: Any, settings: Settings, maria
         with db.cursor() as cursor:
             cursor.execute("RENAME TABLE trades_away TO trades")
     assert reply.status == 500
-    assert reply.body == {"error": "internal_error", "message": "internal error"}
+    assert reply.body == {"error": "internal_error", "message": "internal error", "details": []}
     assert "Traceback" not in reply.raw["body"] and "trades" not in reply.raw["body"]
     # The next request works again on a new connection.
     assert invoke(api.handler, rest_event("POST", "/trades", json.dumps(trade_body("back")))).status == 201
@@ -96,7 +93,7 @@ def test_check_constraint_violation_is_422_and_writes_nothing(
     monkeypatch.setattr("handlers.trades.MAX_QUANTITY", 10**12)
     reply = call("POST", "/trades", trade_body("too-many", quantity=2_000_000_000))
     assert reply.status == 422
-    assert reply.body["error"] == "rejected"
+    assert_error_contract(reply)
     assert trade_rows(db) == []
     assert call("POST", "/trades", trade_body("fine")).status == 201
 
@@ -126,46 +123,45 @@ def test_lock_wait_timeout_is_503_and_the_retry_succeeds(
 
 
 @pytest.fixture
-def crash_settings(api_module: Any, plain_server: MariaDB, db_secret_arn: str, env_for: Any) -> Settings:
-    settings = Settings.from_env(env_for(plain_server, db_secret_arn))
-    migrate_schema(settings, SecretCredentials(settings.secret_arn, settings.secret_max_age_seconds))
+def crash_settings(api_module: Any, plain_server: MariaDB, plain_migrated: dict[str, str]) -> Settings:
+    """The API on the plain server (migrated there), its trades table empty."""
     with plain_server.connect(database="trading_test") as connection, connection.cursor() as cursor:
         cursor.execute("DELETE FROM trades")
-    return settings
+    return Settings.for_api(plain_migrated)
 
 
 def test_server_crash_under_load(api_module: Any, plain_server: MariaDB, crash_settings: Settings) -> None:
     """SIGKILL the server mid-load: only 503s while it is down, recovery after restart, every order stored once."""
-    log: list[tuple[float, float, int]] = []  # (sent, answered, status)
-    log_lock = threading.Lock()
-    successes = threading.Semaphore(0)
-    failures: list[BaseException] = []
+    successes = FORK.Semaphore(0)
 
-    def client(worker: int) -> None:
-        api = api_module.build(crash_settings)  # one execution environment per worker
+    def client(worker: int, api: Any) -> list[tuple[float, float, int]]:
+        log = []  # (sent, answered, status); time.monotonic() is one clock for every process
+        for number in range(ORDERS_PER_WORKER):
+            body = trade_body(f"w{worker}-{number}", quantity=number + 1, limit_price=f"{worker}.{number:02d}1")
+            while True:  # the client's retry loop: same client order id until it gets an answer
+                sent = time.monotonic()
+                reply = invoke(api.handler, rest_event("POST", "/trades", json.dumps(body)))
+                log.append((sent, time.monotonic(), reply.status))
+                if reply.status in (200, 201):
+                    assert reply.body["client_order_id"] == body["client_order_id"]
+                    assert reply.body["quantity"] == body["quantity"]
+                    successes.release()
+                    break
+                _assert_503(reply)
+                time.sleep(0.01)
+        return log
+
+    # The clients run in their own environments; this process kills and restarts the server meanwhile.
+    outcome: dict[str, Any] = {}
+
+    def clients() -> None:
         try:
-            for number in range(ORDERS_PER_WORKER):
-                body = trade_body(f"w{worker}-{number}", quantity=number + 1, limit_price=f"{worker}.{number:02d}1")
-                while True:  # the client's retry loop: same client order id until it gets an answer
-                    sent = time.monotonic()
-                    reply = invoke(api.handler, rest_event("POST", "/trades", json.dumps(body)))
-                    with log_lock:
-                        log.append((sent, time.monotonic(), reply.status))
-                    if reply.status in (200, 201):
-                        assert reply.body["client_order_id"] == body["client_order_id"]
-                        assert reply.body["quantity"] == body["quantity"]
-                        successes.release()
-                        break
-                    _assert_503(reply)
-                    time.sleep(0.01)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            failures.append(exc)
-        finally:
-            api.database.close()
+            outcome["logs"] = in_environments(WORKERS, lambda: api_module.build(crash_settings), client, timeout=120)
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            outcome["error"] = exc
 
-    threads = [threading.Thread(target=client, args=(worker,)) for worker in range(WORKERS)]
-    for thread in threads:
-        thread.start()
+    runner = threading.Thread(target=clients)
+    runner.start()
     for _ in range(WORKERS * ORDERS_PER_WORKER // 4):  # let a quarter of the orders through first
         assert successes.acquire(timeout=30)
     killed_at = time.monotonic()
@@ -174,10 +170,9 @@ def test_server_crash_under_load(api_module: Any, plain_server: MariaDB, crash_s
     restarting_at = time.monotonic()
     plain_server.start()
     ready_at = time.monotonic()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not failures, failures
-    assert not any(thread.is_alive() for thread in threads)
+    runner.join(timeout=150)
+    assert not runner.is_alive() and "error" not in outcome, outcome.get("error")
+    log = [entry for worker_log in outcome["logs"] for entry in worker_log]
 
     statuses = Counter(status for _, _, status in log)
     assert set(statuses) <= {200, 201, 503}, statuses

@@ -9,24 +9,26 @@ import pymysql
 import pytest
 
 from handlers.config import Settings
-from handlers.credentials import SecretCredentials
+from handlers.credentials import CredentialSource
+from handlers.migration import SecretsManagerSecrets
 from handlers.schema import LATEST_VERSION, MIGRATIONS, migrate, migrate_schema
 from tests.support.mariadb import MariaDB
 
 
 @pytest.fixture
-def fresh(settings: Settings, mariadb_server: MariaDB, request: pytest.FixtureRequest) -> Any:
-    """Settings pointing at a database that does not exist yet (dropped again afterwards)."""
+def fresh(migration_settings: Settings, mariadb_server: MariaDB, request: pytest.FixtureRequest) -> Any:
+    """Migration settings pointing at a database that does not exist yet (dropped again afterwards)."""
     name = f"mig_{request.node.name.split('[')[0][-40:]}"
     with mariadb_server.connect() as connection, connection.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    yield Settings(**{**settings.__dict__, "database": name})
+    yield Settings(**{**migration_settings.__dict__, "database": name})
     with mariadb_server.connect() as connection, connection.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
-def _credentials(settings: Settings) -> SecretCredentials:
-    return SecretCredentials(settings.secret_arn, settings.secret_max_age_seconds)
+@pytest.fixture
+def master(aws: Any, master_secret_arn: str) -> CredentialSource:
+    return SecretsManagerSecrets(aws).credentials(master_secret_arn)
 
 
 def _query(server: MariaDB, database: str, sql: str) -> list[tuple[Any, ...]]:
@@ -36,12 +38,19 @@ def _query(server: MariaDB, database: str, sql: str) -> list[tuple[Any, ...]]:
 
 
 def test_session_schema_was_created_by_the_entry_point(migrated: dict[str, Any]) -> None:
-    assert migrated == {"schema_version": LATEST_VERSION, "applied": [1, 2]}
+    assert migrated == {
+        "schema_version": LATEST_VERSION,
+        "applied": [1, 2],
+        "app_user": "trades_api",
+        "app_secret": "created",
+    }
 
 
-def test_creates_database_and_schema_then_is_a_no_op(fresh: Settings, mariadb_server: MariaDB) -> None:
-    assert migrate_schema(fresh, _credentials(fresh)) == {"schema_version": 2, "applied": [1, 2]}
-    assert migrate_schema(fresh, _credentials(fresh)) == {"schema_version": 2, "applied": []}
+def test_creates_database_and_schema_then_is_a_no_op(
+    fresh: Settings, master: CredentialSource, mariadb_server: MariaDB
+) -> None:
+    assert migrate_schema(fresh, master) == {"schema_version": 2, "applied": [1, 2]}
+    assert migrate_schema(fresh, master) == {"schema_version": 2, "applied": []}
 
     versions = _query(mariadb_server, fresh.database, "SELECT version, description FROM schema_version ORDER BY 1")
     assert versions == [(1, "create trades"), (2, "index trades by symbol and time")]
@@ -70,28 +79,32 @@ def test_creates_database_and_schema_then_is_a_no_op(fresh: Settings, mariadb_se
     assert sorted(indexes) == [("PRIMARY", 0), ("ix_trades_symbol_created_at", 1), ("uq_trades_client_order_id", 0)]
 
 
-def test_upgrades_from_version_1(fresh: Settings, mariadb_server: MariaDB) -> None:
+def test_upgrades_from_version_1(fresh: Settings, master: CredentialSource, mariadb_server: MariaDB) -> None:
     with mariadb_server.connect() as connection:
         assert migrate(connection, fresh.database, MIGRATIONS[:1]) == [1]
-    assert migrate_schema(fresh, _credentials(fresh)) == {"schema_version": 2, "applied": [2]}
+    assert migrate_schema(fresh, master) == {"schema_version": 2, "applied": [2]}
 
 
-def test_rerun_after_an_interrupted_migration(fresh: Settings, mariadb_server: MariaDB) -> None:
+def test_rerun_after_an_interrupted_migration(
+    fresh: Settings, master: CredentialSource, mariadb_server: MariaDB
+) -> None:
     # Version 2's index exists but its version row was never written (the Lambda timed out in between).
     with mariadb_server.connect() as connection:
         migrate(connection, fresh.database, MIGRATIONS[:1])
         with connection.cursor() as cursor:
             cursor.execute("CREATE INDEX ix_trades_symbol_created_at ON trades (symbol, created_at)")
-    assert migrate_schema(fresh, _credentials(fresh)) == {"schema_version": 2, "applied": [2]}
+    assert migrate_schema(fresh, master) == {"schema_version": 2, "applied": [2]}
 
 
-def test_concurrent_migrations_apply_each_version_once(fresh: Settings, mariadb_server: MariaDB) -> None:
+def test_concurrent_migrations_apply_each_version_once(
+    fresh: Settings, master: CredentialSource, mariadb_server: MariaDB
+) -> None:
     results: list[dict[str, Any]] = []
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            results.append(migrate_schema(fresh, _credentials(fresh)))
+            results.append(migrate_schema(fresh, master))
         except BaseException as exc:  # noqa: BLE001 - asserted below
             errors.append(exc)
 

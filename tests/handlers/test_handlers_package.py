@@ -52,6 +52,8 @@ def test_contents(builds: list[dict[str, Any]]) -> None:
         "handlers/api.py",
         "handlers/migrate.py",
         "handlers/__pycache__/api.cpython-312.pyc",
+        "handlers/routes/trades.py",
+        "handlers/routes/__pycache__/trades.cpython-312.pyc",
         "pymysql/__init__.py",
         "pymysql/__pycache__/connections.cpython-312.pyc",
         "aws_lambda_powertools/__init__.py",
@@ -101,12 +103,7 @@ def test_entry_points_import_from_the_unzipped_artifact(builds: list[dict[str, A
         "found['powertools'] = aws_lambda_powertools.__file__\n"
         "print(json.dumps(found))\n"
     )
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-AbCdEf",
-        "DB_WRITER_HOST": "cluster.example.internal",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    env = {"PATH": os.environ.get("PATH", ""), **package.PLACEHOLDER_ENV, "AWS_DEFAULT_REGION": "us-east-1"}
     result = subprocess.run(
         [sys.executable, "-I", "-B", "-c", script],
         env=env,
