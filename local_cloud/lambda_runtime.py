@@ -14,6 +14,9 @@ Interface Client, and answers in Lambda's shape:
 
 ``LambdaBackend.invoke`` is wrapped to remember the ARN the caller invoked (alias or version), which the function
 sees as ``context.invoked_function_arn``; ``LambdaBackend.delete_function`` to stop a deleted function's workers.
+``LambdaResponse.invoke`` is wrapped because moto 5.2.5 reads the Invoke API's qualifier as ``qualifier`` (the
+query string says ``Qualifier``; moto finds the lower-case key only in the event, when the event has one): without
+the fix every ``Qualifier=`` invocation runs ``$LATEST``.
 ``GET /_local_cloud/lambda/workers`` lists the running workers (tests, debugging).
 """
 
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.responses import LambdaResponse
 from moto.core.exceptions import JsonRESTError
 
 from local_cloud import lambda_api, lambda_bootstrap, lambda_env
@@ -158,10 +162,21 @@ def _apply_hooks() -> None:
         return
     original_backend_invoke = LambdaBackend.invoke
     original_delete = LambdaBackend.delete_function
+    original_response_invoke = LambdaResponse.invoke
+
+    def response_invoke(self: LambdaResponse) -> Any:
+        _call.api_qualifier = (self.querystring.get("Qualifier") or [None])[0]
+        _call.from_api = True
+        try:
+            return original_response_invoke(self)
+        finally:
+            _call.from_api = False
 
     def backend_invoke(
         self: LambdaBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
     ) -> Any:
+        if getattr(_call, "from_api", False):
+            qualifier, _call.from_api = _call.api_qualifier, False
         _call.invoked_arn = _arn_as_invoked(self, function_name, qualifier)
         try:
             return original_backend_invoke(self, function_name, qualifier, body, headers, response_headers)
@@ -178,6 +193,7 @@ def _apply_hooks() -> None:
     LambdaFunction.invoke = invoke  # type: ignore[method-assign]
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
     LambdaBackend.invoke = backend_invoke  # type: ignore[method-assign]
+    LambdaResponse.invoke = response_invoke  # type: ignore[method-assign]
     LambdaBackend.delete_function = delete_function  # type: ignore[method-assign]
 
 
