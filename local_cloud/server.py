@@ -27,7 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUN_ROOT = ROOT / ".cache" / "emulator"
 
 # Extension modules, applied in this order; each has ``install(ctx: Context) -> None``.
-EXTENSIONS: tuple[str, ...] = ("local_cloud.lambda_runtime",)
+EXTENSIONS: tuple[str, ...] = (
+    "local_cloud.rds",  # a MariaDB behind every Aurora MySQL cluster
+    "local_cloud.network",  # security groups and subnets decide who reaches a cluster (needs rds)
+    "local_cloud.lambda_runtime",  # deployed functions run in sandboxed CPython 3.12 workers
+)
 
 # moto settings the stack needs (docs/decisions/0004-local-emulator-target.md); the caller's values win.
 MOTO_SETTINGS = {
