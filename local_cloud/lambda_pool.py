@@ -39,7 +39,7 @@ from moto.awslambda.utils import get_backend, make_function_arn
 from moto.core.exceptions import JsonRESTError
 
 from local_cloud import lambda_logs
-from local_cloud.lambda_env import RuntimeEnv
+from local_cloud.lambda_env import RuntimeEnv, RuntimeEnvError
 from local_cloud.lambda_logs import LogStream
 from local_cloud.lambda_runtime_api import Invocation
 from local_cloud.lambda_worker import Line, Outcome, Worker, WorkerSpec, now_ms
@@ -72,6 +72,15 @@ class TooManyRequestsException(JsonRESTError):
                 "message": "Rate Exceeded.",
             }
         )
+
+
+class ServiceException(JsonRESTError):
+    """Lambda's own failure (500): here, the emulator cannot start workers at all."""
+
+    code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ServiceException", message)
 
 
 @dataclass(frozen=True)
@@ -171,7 +180,7 @@ class Pool:
         self.filling = False
 
     def provisioned(self) -> list[Environment]:
-        return [env for env in self.members if env.provisioned]
+        return [env for env in list(self.members) if env.provisioned]  # list(): a snapshot, atomic under the GIL
 
     def take_idle(self) -> Environment | None:
         # Provisioned environments first; among equals the most recently used (Lambda keeps those warm).
@@ -433,7 +442,10 @@ class Runtime:
 
     def _start_environment(self, pool: Pool, provisioned: bool) -> Environment:
         config = pool.config
-        runtime_env = self._runtime_env.result()  # built in the background when the emulator started
+        try:
+            runtime_env = self._runtime_env.result()  # built in the background when the emulator started
+        except RuntimeEnvError as exc:
+            raise ServiceException(f"the emulator's Lambda runtime is unavailable: {exc}") from exc
         code_dir = self._code_dir(config, pool.code)
         log = LogStream(config.account_id, config.region, config.log_group, lambda_logs.stream_name(config.version))
         spec = WorkerSpec(
@@ -455,7 +467,13 @@ class Runtime:
         env = Environment(Worker(spec, self._supervisor), log, provisioned)
         with self._cond:
             pool.members.add(env)
-        env.worker.start()
+        try:
+            env.worker.start()
+        except BaseException:
+            with self._cond:
+                pool.members.discard(env)
+            env.worker.stop(kill=True)
+            raise
         return env
 
     def _worker_env(self, config: FunctionConfig, log: LogStream, init_type: str) -> dict[str, str]:

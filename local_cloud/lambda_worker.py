@@ -175,6 +175,7 @@ class Worker:
         self._exit: Outcome | None = None
         self._ready = False
         self._closing = False
+        self._stopped = False
         self.started_ns = 0
         self.init_ms: float | None = None  # INIT duration, known once the runtime first asks for an event
         self.invocations = 0
@@ -230,7 +231,9 @@ class Worker:
     def stop(self, kill: bool = False) -> None:
         """Stop the process (SIGKILL at once when ``kill``) and the Runtime API server; idempotent."""
         with self._cond:
-            self._closing = True
+            if self._stopped:
+                return
+            self._stopped = self._closing = True
             self._cond.notify_all()
         if self._child is not None:
             self._supervisor.stop(self._child, timeout=0.0 if kill else 1.0)
