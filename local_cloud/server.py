@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUN_ROOT = ROOT / ".cache" / "emulator"
 
 # Extension modules, applied in this order; each has ``install(ctx: Context) -> None``.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("local_cloud.apigateway",)
 
 # moto settings the stack needs (docs/decisions/0004-local-emulator-target.md); the caller's values win.
 MOTO_SETTINGS = {
