@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUN_ROOT = ROOT / ".cache" / "emulator"
 
 # Extension modules, applied in this order; each has ``install(ctx: Context) -> None``.
-EXTENSIONS: tuple[str, ...] = ("local_cloud.apigateway",)
+EXTENSIONS: tuple[str, ...] = (
+    "local_cloud.apigateway",  # the deployed REST APIs answer on the emulator's port (execute-api)
+)
 
 # moto settings the stack needs (docs/decisions/0004-local-emulator-target.md); the caller's values win.
 MOTO_SETTINGS = {
