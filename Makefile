@@ -74,7 +74,7 @@ smoke: $(STAMP) ## Send a signed trade through the deployed API of WORKSPACE and
 emulator-stop: $(STAMP) ## Stop the local moto server started by deploy
 	@$(PY) -m tools.emulator stop
 
-bench: package ## Benchmarks -> bench/results.md (synth stock vs fast, terraform, handlers, deploy); BENCH=synth,handlers
+bench: package ## Benchmarks -> bench/results.md (synth stock vs fast, terraform, handlers, deploy, api); BENCH=synth,handlers
 	@$(PY) -m bench.report --run $(if $(BENCH),--only $(BENCH))
 
 hcl-export: package ## The exit from CDKTF: cdktf synth --hcl (pinned CLI) per workspace, then terraform validate
