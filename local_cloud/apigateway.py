@@ -5,7 +5,8 @@ in server mode), and its dispatcher sends a request signed for ``execute-api`` t
 dispatcher (local_cloud.front) and runs a request through API Gateway's steps in API Gateway's order:
 
     route (apigateway_routing) → authorization (apigateway_auth, AWS_IAM) → API key → throttling
-    (apigateway_throttling) → request validation → Lambda proxy integration (apigateway_lambda)
+    (apigateway_throttling) → request validation → Lambda proxy integration (apigateway_lambda) → access log
+    line and metrics (apigateway_observe)
 
 Every answer carries the headers API Gateway adds (``x-amzn-RequestId``, ``x-amz-apigw-id``, and
 ``X-Amzn-Trace-Id`` once the integration was called); refusals carry API Gateway's bodies (apigateway_http).
@@ -20,14 +21,16 @@ import sys
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from moto.apigateway.models import apigateway_backends
 
-from local_cloud import apigateway_lambda, apigateway_routing
+from local_cloud import apigateway_lambda, apigateway_observe, apigateway_routing
 from local_cloud.apigateway_auth import Caller, authenticate
 from local_cloud.apigateway_http import (
     FORBIDDEN,
+    INTEGRATION_FAILURE,
     INTERNAL_SERVER_ERROR,
     MAX_PAYLOAD_BYTES,
     REQUEST_TOO_LARGE,
@@ -60,6 +63,15 @@ def new_ids(now: float | None = None) -> RequestIds:
     )
 
 
+@dataclass
+class _Integration:
+    """What happened at the integration, for the response headers, the access log and the metrics."""
+
+    called: bool = False
+    status: int | None = None  # the Lambda service's answer (200 also for a function error)
+    milliseconds: float | None = None
+
+
 class Gateway:
     """The WSGI app behind the front's execute-api route."""
 
@@ -74,9 +86,14 @@ class Gateway:
         return True
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        started = time.perf_counter()
         ids = new_ids()
         entry = environ.get(ENTRY_KEY) or apigateway_routing.entry_for(environ)
-        integration_called = False
+        request: Request | None = None
+        route: Route | None = None
+        caller: Caller | None = None
+        integration = _Integration()
+        error: GatewayError | None = None
         try:
             request = Request.from_environ(environ)
             if len(request.body) > MAX_PAYLOAD_BYTES:
@@ -88,24 +105,31 @@ class Gateway:
             self.check_api_key(request, route)
             self.throttle(route)
             validate(request, route)
-            integration_called = True
-            response = self.integrate(request, route, caller, ids)
-        except GatewayError as error:
-            if error.log:
-                print(f"execute-api: {error.response.status} {environ.get('REQUEST_METHOD')} "
-                      f"{environ.get('PATH_INFO')} ({ids.request_id}): {error.log}", file=sys.stderr, flush=True)
+            response = self.integrate(request, route, caller, ids, integration)
+        except GatewayError as raised:
+            error = raised
+            if raised.log:
+                print(f"execute-api: {raised.response.status} {environ.get('REQUEST_METHOD')} "
+                      f"{environ.get('PATH_INFO')} ({ids.request_id}): {raised.log}", file=sys.stderr, flush=True)
             headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
-            if error.response.error_type:
-                headers += (("x-amzn-ErrorType", error.response.error_type),)
-            response = Response(error.response.status, headers, error.response.body)
+            if raised.response.error_type:
+                headers += (("x-amzn-ErrorType", raised.response.error_type),)
+            response = Response(raised.response.status, headers, raised.response.body)
         added = [("x-amzn-RequestId", ids.request_id), ("x-amz-apigw-id", ids.extended_request_id)]
-        if integration_called:
+        if integration.called:
             added.append(("X-Amzn-Trace-Id", ids.trace_id))
         own = {name.lower() for name, _ in added} | {"content-length"}
         headers_out = [(n, v) for n, v in response.headers if n.lower() not in own]
         headers_out += added + [("Content-Length", str(len(response.body)))]
         status = f"{response.status} {STATUS_TEXT.get(response.status, 'Status')}"
         start_response(status, headers_out)
+        if request is not None and route is not None:
+            apigateway_observe.record(apigateway_observe.Outcome(
+                request=request, route=route, caller=caller, ids=ids, status=response.status,
+                response_length=len(response.body), latency_ms=(time.perf_counter() - started) * 1000,
+                integration_ms=integration.milliseconds, integration_status=integration.status,
+                error=error.response if error else None,
+            ))
         return [response.body]
 
     def authorize(self, request: Request, route: Route) -> Caller | None:
@@ -135,15 +159,27 @@ class Gateway:
         if not self.throttles.admit(checks):
             raise GatewayError(THROTTLED)
 
-    def integrate(self, request: Request, route: Route, caller: Caller | None, ids: RequestIds) -> Response:
-        integration = route.method.integration
-        if integration is None:
+    def integrate(self, request: Request, route: Route, caller: Caller | None, ids: RequestIds,
+                  integration: _Integration) -> Response:
+        spec = route.method.integration
+        if spec is None:
             raise GatewayError(INTERNAL_SERVER_ERROR, f"no integration for {route.method.http_method} "
                                                       f"{route.resource.path}")
-        if integration.type != "AWS_PROXY":
-            raise GatewayError(INTERNAL_SERVER_ERROR, f"integration type {integration.type} is not emulated "
+        if spec.type != "AWS_PROXY":
+            raise GatewayError(INTERNAL_SERVER_ERROR, f"integration type {spec.type} is not emulated "
                                                       "(only AWS_PROXY to Lambda; docs/emulator.md)")
-        return apigateway_lambda.call(request, route, caller, ids)
+        integration.called = True
+        started = time.perf_counter()
+        try:
+            response = apigateway_lambda.call(request, route, caller, ids)
+            integration.status = 200
+            return response
+        except GatewayError as error:
+            if error.response is INTEGRATION_FAILURE:  # the function answered: with an error or a malformed answer
+                integration.status = 200
+            raise
+        finally:
+            integration.milliseconds = (time.perf_counter() - started) * 1000
 
     def reset(self) -> None:
         self.throttles.reset()

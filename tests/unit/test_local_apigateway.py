@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -361,3 +362,61 @@ def test_a_method_setting_overrides_the_stage_default(world: World) -> None:
     _throttle(world, "~1health/GET", rate=100.0, burst=50)
     assert all(world.get("/health").status_code == 200 for _ in range(20))
     assert [world.get("/trades/latest").status_code for _ in range(2)] == [200, 429]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# What API Gateway records: access log and metrics
+# --------------------------------------------------------------------------------------------------------------------
+
+ACCESS_LOG_FORMAT = json.dumps({  # the shape of tf_modules/api's default format
+    "requestId": "$context.requestId", "status": "$context.status", "resourcePath": "$context.resourcePath",
+    "caller": "$context.identity.caller", "integrationStatus": "$context.integration.status",
+    "errorResponseType": "$context.error.responseType", "unknown": "$context.no.such.variable",
+})
+
+
+def test_each_request_writes_the_stages_access_log_line(world: World) -> None:
+    logs = world.boto("logs")
+    logs.create_log_group(logGroupName="/aws/apigateway/api-dev")
+    world.boto("apigateway").update_stage(restApiId=world.api_id, stageName=STAGE, patchOperations=[
+        {"op": "replace", "path": "/accessLogSettings/destinationArn",
+         "value": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/apigateway/api-dev"},
+        {"op": "replace", "path": "/accessLogSettings/format", "value": ACCESS_LOG_FORMAT}])
+    served = world.get("/health")
+    refused = world.get("/trades/1")
+    events = logs.filter_log_events(logGroupName="/aws/apigateway/api-dev")["events"]
+    lines = [json.loads(event["message"]) for event in events]
+    assert lines == [
+        {"requestId": served.headers["x-amzn-RequestId"], "status": "200", "resourcePath": "/health", "caller": "-",
+         "integrationStatus": "200", "errorResponseType": "-", "unknown": "-"},
+        {"requestId": refused.headers["x-amzn-RequestId"], "status": "403", "resourcePath": "/trades/{id}",
+         "caller": "-", "integrationStatus": "-", "errorResponseType": "MISSING_AUTHENTICATION_TOKEN",
+         "unknown": "-"},
+    ]
+
+
+def test_requests_become_api_gateway_metrics_with_detailed_dimensions_when_enabled(world: World) -> None:
+    world.boto("apigateway").update_stage(restApiId=world.api_id, stageName=STAGE, patchOperations=[
+        {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"}])
+    _answer(world, {"statusCode": 200, "body": "fine"})
+    world.get("/health")
+    _answer(world, "not a proxy answer")
+    world.get("/health")
+    cloudwatch = world.boto("cloudwatch")
+    route = [{"Name": "ApiName", "Value": "api-dev"}, {"Name": "Method", "Value": "GET"},
+             {"Name": "Resource", "Value": "/health"}, {"Name": "Stage", "Value": STAGE}]
+
+    def total(metric: str, dimensions: list[dict[str, str]], statistic: str = "Sum") -> float:
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/ApiGateway", MetricName=metric, Dimensions=dimensions, Statistics=[statistic],
+            StartTime=datetime.now(UTC) - timedelta(minutes=5), EndTime=datetime.now(UTC) + timedelta(minutes=1),
+            Period=600)["Datapoints"]
+        return sum(point[statistic] for point in points)
+
+    published = cloudwatch.list_metrics(Namespace="AWS/ApiGateway", MetricName="Count")["Metrics"]
+    assert sorted({tuple(d["Name"] for d in m["Dimensions"]) for m in published}) == [
+        ("ApiName",), ("ApiName", "Method", "Resource", "Stage"), ("ApiName", "Stage")]
+    # (moto matches a query's dimensions as a subset, so the most detailed set is the one to sum over.)
+    assert (total("Count", route), total("5XXError", route), total("4XXError", route)) == (2, 1, 0)
+    assert total("Latency", route, "SampleCount") == 2
+    assert total("IntegrationLatency", route, "SampleCount") == 2
