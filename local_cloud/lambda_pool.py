@@ -236,12 +236,12 @@ class Runtime:
         settings: RuntimeSettings,
         supervisor: Supervisor,
         runtime_env: Future[RuntimeEnv],
-        extension_env: Callable[[FunctionConfig], dict[str, str]],
+        companions: Callable[[FunctionConfig], tuple[dict[str, str], Callable[[], None] | None]],
     ) -> None:
         self.settings = settings
         self._supervisor = supervisor
         self._runtime_env = runtime_env
-        self._extension_env = extension_env
+        self._companions = companions  # e.g. the secrets extension of a function with its layer
         self._cond = threading.Condition()
         self._functions: dict[tuple[str, str, str], _FunctionState] = {}
         self._provisioned: dict[tuple[str, str, str, str], ProvisionedConfig] = {}
@@ -448,6 +448,7 @@ class Runtime:
             raise ServiceException(f"the emulator's Lambda runtime is unavailable: {exc}") from exc
         code_dir = self._code_dir(config, pool.code)
         log = LogStream(config.account_id, config.region, config.log_group, lambda_logs.stream_name(config.version))
+        extra_env, stop_companion = self._companions(config)
         spec = WorkerSpec(
             name=f"lambda:{config.name}:{config.version}",
             mounts={
@@ -457,14 +458,14 @@ class Runtime:
                 "rapid": str(self.settings.support_dir),
             },
             interpreter=f"/var/lang/{runtime_env.executable}",
-            env=self._worker_env(config, log, "provisioned-concurrency" if provisioned else "on-demand"),
+            env={**self._worker_env(config, log, "provisioned-concurrency" if provisioned else "on-demand"), **extra_env},
             memory_mb=config.memory_mb,
             tmp_mb=config.tmp_mb,
             hide=self.settings.hide,
             uid=self.settings.uid,
             gid=self.settings.gid,
         )
-        env = Environment(Worker(spec, self._supervisor), log, provisioned)
+        env = Environment(Worker(spec, self._supervisor, on_stop=stop_companion), log, provisioned)
         with self._cond:
             pool.members.add(env)
         try:
@@ -477,7 +478,8 @@ class Runtime:
         return env
 
     def _worker_env(self, config: FunctionConfig, log: LogStream, init_type: str) -> dict[str, str]:
-        """The function's variables, then Lambda's own (which a function cannot set), then the emulator's."""
+        """The function's variables, then Lambda's own (which a function cannot set), then the emulator's (the
+        companions' variables, e.g. the extension's port, are added on top)."""
         env = dict(config.env)
         env.update(
             {
@@ -507,7 +509,6 @@ class Runtime:
                 "AWS_ENDPOINT_URL": self.settings.endpoint,
             }
         )
-        env.update(self._extension_env(config))
         return env
 
     def _code_dir(self, config: FunctionConfig, code: bytes) -> Path:

@@ -147,12 +147,11 @@ def install(ctx: Any) -> None:
     settings = RuntimeSettings(
         endpoint=ctx.endpoint, work_dir=work_dir, support_dir=support_dir, hide=hide, uid=uid, gid=gid
     )
-    extension = lambda_api.SecretsExtension(ctx.endpoint, SESSION_TOKEN)
-    _runtime = Runtime(settings, ctx.processes, runtime_env, extension.env_for)
+    extensions = lambda_api.SecretsExtensions(ctx.endpoint, SESSION_TOKEN)
+    _runtime = Runtime(settings, ctx.processes, runtime_env, extensions.start_for)
     _apply_hooks()
     lambda_api.install(_runtime)
     ctx.on_reset(_runtime.stop_all)
-    ctx.on_shutdown(extension.close)
     ctx.on_shutdown(_runtime.close)
     ctx.front.add_internal("lambda", _workers_app)
 

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import socket
 import textwrap
 import threading
 import time
@@ -47,6 +48,15 @@ PROBE = textwrap.dedent(
         if action == "allocate":
             hoard = bytearray(event["mb"] * 1024 * 1024)
             return {"allocated": len(hoard)}
+        if action == "secret":
+            import urllib.parse, urllib.request
+            port = os.environ["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"]
+            request = urllib.request.Request(
+                f"http://localhost:{port}/secretsmanager/get?secretId={urllib.parse.quote(event['arn'], safe='')}",
+                headers={"X-Aws-Parameters-Secrets-Token": os.environ["AWS_SESSION_TOKEN"]},
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return {"port": int(port), "secret": json.loads(response.read())["SecretString"]}
         if action == "emf":
             print(json.dumps(event["document"]))
         if action == "aws":
@@ -419,11 +429,23 @@ def test_provisioned_concurrency_prewarms_workers_of_the_alias_version(lambdas: 
     assert wait_for(lambda: all(not alive(w["pid"]) for w in workers))
 
 
-def test_awss_parameters_and_secrets_layer_is_accepted_and_other_unknown_layers_are_not(lambdas: Lambdas) -> None:
+def test_awss_parameters_and_secrets_layer_is_accepted_and_serves_the_extensions_api(lambdas: Lambdas) -> None:
+    secret = aws_client(lambdas.emulator.endpoint, "secretsmanager").create_secret(
+        Name=f"app-{uuid.uuid4().hex[:6]}", SecretString='{"username": "trades_api"}'
+    )
     name = lambdas.deploy(Layers=[PARAMETERS_SECRETS_LAYER])
     layers = lambdas.client.get_function(FunctionName=name)["Configuration"]["Layers"]
     assert [layer["Arn"] for layer in layers] == [PARAMETERS_SECRETS_LAYER]
-    assert "pid" in lambdas.invoke(name)[1]
+    _, answer = lambdas.invoke(name, {"action": "secret", "arn": secret["ARN"]})
+    assert answer["secret"] == '{"username": "trades_api"}'
+    assert answer["port"] != 2773  # a free port of this environment's own extension
+    lambdas.client.delete_function(FunctionName=name)
+
+    def closed() -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", answer["port"])) != 0
+
+    assert wait_for(closed), "the extension stopped with its execution environment"
     with pytest.raises(ClientError):
         lambdas.deploy(Layers=["arn:aws:lambda:us-east-1:999999999999:layer:SomethingElse:1"])
 
