@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import subprocess
 import socket
 import textwrap
 import threading
@@ -427,6 +428,87 @@ def test_provisioned_concurrency_prewarms_workers_of_the_alias_version(lambdas: 
         client.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
     assert gone.value.response["Error"]["Code"] == "ProvisionedConcurrencyConfigNotFoundException"
     assert wait_for(lambda: all(not alive(w["pid"]) for w in workers))
+
+
+TERRAFORM_PROVISIONED = """
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}
+variable "endpoint" { type = string }
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  endpoints {
+    iam    = var.endpoint
+    lambda = var.endpoint
+    sts    = var.endpoint
+  }
+}
+resource "aws_iam_role" "this" {
+  name               = "tf-provisioned"
+  assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
+}
+resource "aws_lambda_function" "this" {
+  function_name    = "tf-provisioned"
+  role             = aws_iam_role.this.arn
+  runtime          = "python3.12"
+  handler          = "app.handler"
+  filename         = "${path.module}/code.zip"
+  source_code_hash = filebase64sha256("${path.module}/code.zip")
+  publish          = true
+}
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+}
+resource "aws_lambda_provisioned_concurrency_config" "live" {
+  function_name                     = aws_lambda_alias.live.function_name
+  qualifier                         = aws_lambda_alias.live.name
+  provisioned_concurrent_executions = 2
+}
+resource "aws_lambda_invocation" "probe" {
+  function_name = aws_lambda_function.this.function_name
+  qualifier     = aws_lambda_alias.live.name
+  input         = jsonencode({ from = "terraform" })
+  depends_on    = [aws_lambda_provisioned_concurrency_config.live]
+}
+output "result" { value = aws_lambda_invocation.probe.result }
+"""
+
+
+def test_terraform_provisions_concurrency_and_invokes_through_the_alias(tmp_path: Path) -> None:
+    from tools.tf import terraform_binary, terraform_env
+
+    server = Emulator.private()
+    try:
+        (tmp_path / "main.tf").write_text(TERRAFORM_PROVISIONED)
+        (tmp_path / "code.zip").write_bytes(zipped({"app.py": PROBE}))
+        env = terraform_env()
+        variables = ["-var", f"endpoint={server.endpoint}"]
+
+        def terraform(*args: str) -> str:
+            done = subprocess.run([terraform_binary(), *args], cwd=tmp_path, env=env, capture_output=True, text=True)
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+            return done.stdout
+
+        terraform("init", "-input=false")
+        terraform("apply", "-auto-approve", "-input=false", *variables)
+        result = json.loads(json.loads(terraform("output", "-json"))["result"]["value"])
+        assert result["env"]["AWS_LAMBDA_INITIALIZATION_TYPE"] == "provisioned-concurrency"
+        assert result["invoked_arn"].endswith(":function:tf-provisioned:live")
+        workers = Lambdas(server).workers("tf-provisioned")
+        assert len(workers) == 2 and all(w["provisioned"] and w["version"] == "1" for w in workers)
+        terraform("destroy", "-auto-approve", "-input=false", *variables)
+        assert wait_for(lambda: all(not alive(w["pid"]) for w in workers))
+    finally:
+        server.stop()
 
 
 def test_awss_parameters_and_secrets_layer_is_accepted_and_serves_the_extensions_api(lambdas: Lambdas) -> None:
