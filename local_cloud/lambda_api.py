@@ -31,7 +31,8 @@ from moto.awslambda.models import LambdaBackend
 from moto.awslambda.responses import LambdaResponse
 from moto.core.responses import TYPE_RESPONSE
 
-from local_cloud.lambda_pool import FunctionConfig, ProvisionedConfig, Runtime
+from local_cloud.lambda_config import FunctionConfig
+from local_cloud.lambda_pool import ProvisionedConfig, Runtime
 
 # AWS's account that publishes the extension layers (us-east-1 and most regions); any version is accepted.
 PARAMETERS_SECRETS_ACCOUNT = "177933569100"
@@ -48,7 +49,9 @@ class ProvisionedConcurrencyConfigNotFoundException(LambdaClientError):
     code = 404
 
     def __init__(self) -> None:
-        super().__init__("ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function")
+        super().__init__(
+            "ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function"
+        )
 
 
 @dataclass(frozen=True)

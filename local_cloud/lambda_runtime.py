@@ -37,8 +37,9 @@ from moto.core.exceptions import JsonRESTError
 
 from local_cloud import lambda_api, lambda_bootstrap, lambda_env
 from local_cloud.front import Environ, StartResponse
+from local_cloud.lambda_config import SESSION_TOKEN, FunctionConfig, RuntimeSettings
 from local_cloud.lambda_env import RuntimeEnv
-from local_cloud.lambda_pool import LOG_TAIL_BYTES, SESSION_TOKEN, FunctionConfig, Runtime, RuntimeSettings
+from local_cloud.lambda_pool import LOG_TAIL_BYTES, Runtime
 from tools.tf import CACHE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
