@@ -566,7 +566,7 @@ def test_the_shared_zip_runs_and_a_missing_setting_is_a_config_error_at_init(
 # --- process hygiene -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ending", ["SIGKILL", "SIGTERM"])
+@pytest.mark.parametrize("ending", ["SIGKILL", "SIGTERM", "reset"])
 def test_a_stopped_or_killed_emulator_leaves_no_worker_and_no_run_directory(ending: str) -> None:
     server = Emulator.private()
     try:
@@ -577,6 +577,11 @@ def test_a_stopped_or_killed_emulator_leaves_no_worker_and_no_run_directory(endi
         assert server_pid is not None and pids and all(alive(pid) for pid in pids)
         run_dirs = list(server.state_dir.glob(f"run-{server_pid}"))
         assert run_dirs
+        if ending == "reset":  # moto's state goes, and with it every worker; the emulator runs on
+            server.reset()
+            assert wait_for(lambda: all(not alive(pid) for pid in pids)), "workers outlived moto's state"
+            assert alive(server_pid) and Lambdas(server).workers() == []
+            return
         if ending == "SIGKILL":
             os.kill(server_pid, signal.SIGKILL)
         else:
