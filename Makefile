@@ -11,7 +11,7 @@ WORKSPACE ?= $(TF_WORKSPACE)
 TARGET ?= local
 export TARGET
 
-.PHONY: help setup synth validate test test-fast test-e2e test-modules package deploy destroy destroy-data outputs \
+.PHONY: help setup synth validate test test-fast test-e2e test-modules package deploy destroy destroy-data outputs smoke \
 	emulator-stop preflight bench hcl-export provider6-check diagram state-bootstrap state-env check module-docs clean
 
 help: ## List the targets
@@ -71,10 +71,13 @@ destroy-data: package ## Destroy WORKSPACE including its KMS key (prod's final s
 outputs: package ## Print the endpoints of a deployed WORKSPACE
 	@$(PY) -m tools.deploy outputs --workspace $(or $(WORKSPACE),dev)
 
+smoke: $(STAMP) ## Send a signed trade through the deployed API of WORKSPACE and read it back (status, ids, timings)
+	@$(PY) -m tools.smoke --workspace $(or $(WORKSPACE),dev)
+
 emulator-stop: $(STAMP) ## Stop the local moto server started by deploy
 	@$(PY) -m tools.emulator stop
 
-bench: package ## Benchmarks -> bench/results.md (synth stock vs fast, terraform, handlers, deploy); BENCH=synth,handlers
+bench: package ## Benchmarks -> bench/results.md (synth stock vs fast, terraform, handlers, deploy, api); BENCH=synth,handlers
 	@$(PY) -m bench.report --run $(if $(BENCH),--only $(BENCH))
 
 hcl-export: package ## The exit from CDKTF: cdktf synth --hcl (pinned CLI) per workspace, then terraform validate

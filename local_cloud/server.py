@@ -30,6 +30,8 @@ DEFAULT_RUN_ROOT = ROOT / ".cache" / "emulator"
 EXTENSIONS: tuple[str, ...] = (
     "local_cloud.rds",  # a MariaDB behind every Aurora MySQL cluster
     "local_cloud.network",  # security groups and subnets decide who reaches a cluster (needs rds)
+    "local_cloud.lambda_runtime",  # deployed functions run in sandboxed CPython 3.12 workers
+    "local_cloud.apigateway",  # the deployed REST APIs answer on the emulator's port (execute-api)
 )
 
 # moto settings the stack needs (docs/decisions/0004-local-emulator-target.md); the caller's values win.

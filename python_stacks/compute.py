@@ -119,8 +119,7 @@ class Functions(Construct):
                 qualifier=self.api_alias.name,
                 provisioned_concurrent_executions=provisioned,
             )
-        if not config.target.concessions.skip_lambda_invocations:
-            self._run_migration(zip_asset.asset_hash)
+        self._run_migration(zip_asset.asset_hash)
 
     @property
     def _master_secret_arn(self) -> str:

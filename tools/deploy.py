@@ -207,6 +207,11 @@ def print_outputs(config: StackConfig, outputs: Mapping[str, object]) -> None:
     width = max(len(label) for _, label in OUTPUTS_SHOWN)
     for name, label in OUTPUTS_SHOWN:
         print(f"  {label:<{width}}  {outputs.get(name, '(not deployed)')}")
+    from tools.smoke import how_to_call  # the base URL that serves the API and signed requests to copy
+
+    lines = how_to_call(config, outputs)
+    if lines:
+        print("\n" + "\n".join(lines))
 
 
 def run_preflight(config: StackConfig) -> bool:
