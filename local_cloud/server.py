@@ -28,6 +28,9 @@ DEFAULT_RUN_ROOT = ROOT / ".cache" / "emulator"
 
 # Extension modules, applied in this order; each has ``install(ctx: Context) -> None``.
 EXTENSIONS: tuple[str, ...] = (
+    "local_cloud.rds",  # a MariaDB behind every Aurora MySQL cluster
+    "local_cloud.network",  # security groups and subnets decide who reaches a cluster (needs rds)
+    "local_cloud.lambda_runtime",  # deployed functions run in sandboxed CPython 3.12 workers
     "local_cloud.apigateway",  # the deployed REST APIs answer on the emulator's port (execute-api)
 )
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs what the project needs that pip cannot: Debian packages (MariaDB for the handler tests) and checks that
-# Terraform and Node.js are present. Idempotent; run by `make setup`, so by `make test` and `make deploy`.
+# Installs what the project needs that pip cannot: Debian packages (MariaDB for the handler tests and the emulator's
+# Aurora clusters) and checks that Terraform and Node.js are present. Idempotent; run by `make setup`, so by
+# `make test` and `make deploy`.
 set -euo pipefail
 
 missing=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server-core)
 command -v mariadb-install-db >/dev/null 2>&1 || [ -x /usr/bin/mariadb-install-db ] || missing+=(mariadb-server-core)
 command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client-core)
+# mariadb-dump (snapshots of the emulator's Aurora clusters) is in mariadb-client, not -core.
+command -v mariadb-dump >/dev/null 2>&1 || missing+=(mariadb-client)
 
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')

@@ -1,0 +1,215 @@
+"""Lambda APIs and facts moto 5.2.5 lacks that the stack uses: provisioned concurrency, and AWS-published layers
+(the AWS Parameters and Secrets Lambda Extension), whose HTTP API the workers of functions carrying it get.
+
+- Provisioned concurrency: ``Put/Get/Delete/ListProvisionedConcurrencyConfig(s)`` are served by moto's own Lambda
+  dispatcher (an added URL pattern and LambdaResponse methods), so errors come in moto's Lambda shape. A config on
+  a version or alias pre-warms that many workers (lambda_pool.Runtime.provision); its status is IN_PROGRESS until
+  they have initialized, then READY (FAILED when INIT fails), which is what Terraform's
+  ``aws_lambda_provisioned_concurrency_config`` polls for.
+- AWS-published layers: moto looks layer ARNs up in the account's own layers and rejects the rest on
+  CreateFunction. ``LambdaBackend.layers_versions_by_arn`` also accepts any published version of the layers in
+  ``PUBLISHED_LAYERS`` (their content is not emulated: the emulator serves what they do).
+- The extension's HTTP API: one server per emulator on a free port (local_cloud/secrets_extension.py), announced
+  to the workers of functions that carry the layer through the extension's own variable
+  ``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`` (it overrides the function's value: port 2773 cannot be everyone's).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from moto.awslambda import urls as lambda_urls
+from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
+from moto.awslambda.models import LambdaBackend
+from moto.awslambda.responses import LambdaResponse
+from moto.core.responses import TYPE_RESPONSE
+
+from local_cloud.lambda_pool import FunctionConfig, ProvisionedConfig, Runtime
+
+# AWS's account that publishes the extension layers (us-east-1 and most regions); any version is accepted.
+PARAMETERS_SECRETS_ACCOUNT = "177933569100"
+PARAMETERS_SECRETS_LAYER = re.compile(
+    rf"^arn:aws:lambda:(?P<region>[a-z0-9-]+):{PARAMETERS_SECRETS_ACCOUNT}:layer:"
+    r"AWS-Parameters-and-Secrets-Lambda-Extension(?:-Arm64)?:(?P<version>[1-9][0-9]*)$"
+)
+PUBLISHED_LAYERS = (PARAMETERS_SECRETS_LAYER,)
+PORT_VARIABLE = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
+PROVISIONED_PATH = r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$"
+
+
+class ProvisionedConcurrencyConfigNotFoundException(LambdaClientError):
+    code = 404
+
+    def __init__(self) -> None:
+        super().__init__("ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function")
+
+
+@dataclass(frozen=True)
+class PublishedLayerVersion:
+    """What moto's CreateFunction reads of a layer version: its ARN and size."""
+
+    arn: str
+    code_size: int = 0  # the layer's content is not emulated
+
+
+def is_published_layer(arn: str) -> bool:
+    return any(pattern.match(arn) for pattern in PUBLISHED_LAYERS)
+
+
+# --- provisioned concurrency: methods of moto's LambdaResponse ----------------------------------------------------
+
+_runtime: Runtime | None = None
+
+
+def _provisioned_runtime() -> Runtime:
+    assert _runtime is not None, "local_cloud.lambda_runtime is not installed"
+    return _runtime
+
+
+def _describe(config: ProvisionedConfig, function_arn: str | None = None) -> dict[str, Any]:
+    allocated = config.allocated()
+    described: dict[str, Any] = {
+        "RequestedProvisionedConcurrentExecutions": config.requested,
+        "AvailableProvisionedConcurrentExecutions": allocated,
+        "AllocatedProvisionedConcurrentExecutions": allocated,
+        "Status": config.status,
+        "LastModified": config.last_modified,
+    }
+    if config.reason:
+        described["StatusReason"] = config.reason
+    if function_arn:
+        described = {"FunctionArn": function_arn, **described}
+    return described
+
+
+def _target(response: LambdaResponse) -> tuple[Any, str | None]:
+    name = unquote(response.path.rsplit("/", 2)[-2])
+    qualifier = response.querystring.get("Qualifier", [None])[0]
+    return name, qualifier
+
+
+def put_provisioned_concurrency_config(self: LambdaResponse) -> TYPE_RESPONSE:
+    name, qualifier = _target(self)
+    requested = json.loads(self.body or "{}").get("ProvisionedConcurrentExecutions")
+    if not qualifier:
+        raise InvalidParameterValueException("Qualifier is required for provisioned concurrency")
+    if not isinstance(requested, int) or requested < 1:
+        raise InvalidParameterValueException("ProvisionedConcurrentExecutions must be at least 1")
+    fn = self.backend.get_function(name, qualifier)
+    if str(fn.version) == "$LATEST":
+        raise InvalidParameterValueException(
+            "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
+        )
+    config = _provisioned_runtime().provision(fn, qualifier, requested)
+    return 202, {"status": 202}, json.dumps(_describe(config))
+
+
+def get_provisioned_concurrency_config(self: LambdaResponse) -> TYPE_RESPONSE:
+    if self.querystring.get("List"):
+        return list_provisioned_concurrency_configs(self)
+    name, qualifier = _target(self)
+    fn = self.backend.get_function(name, qualifier)
+    config = _provisioned_runtime().provisioned_config(fn.account_id, fn.region, fn.function_name, qualifier or "")
+    if config is None:
+        raise ProvisionedConcurrencyConfigNotFoundException()
+    return 200, {}, json.dumps(_describe(config))
+
+
+def delete_provisioned_concurrency_config(self: LambdaResponse) -> TYPE_RESPONSE:
+    name, qualifier = _target(self)
+    fn = self.backend.get_function(name, qualifier)
+    if not _provisioned_runtime().deprovision(fn.account_id, fn.region, fn.function_name, qualifier or ""):
+        raise ProvisionedConcurrencyConfigNotFoundException()
+    return 204, {"status": 204}, ""
+
+
+def list_provisioned_concurrency_configs(self: LambdaResponse) -> TYPE_RESPONSE:
+    name, _ = _target(self)
+    fn = self.backend.get_function(name, None)
+    configs = _provisioned_runtime().provisioned_configs(fn.account_id, fn.region, fn.function_name)
+    arn = FunctionConfig.of(fn).arn
+    listed = [_describe(config, f"{arn}:{qualifier}") for qualifier, config in sorted(configs.items())]
+    return 200, {}, json.dumps({"ProvisionedConcurrencyConfigs": listed})
+
+
+_RESPONSE_METHODS: dict[str, Callable[[LambdaResponse], TYPE_RESPONSE]] = {
+    "put_provisioned_concurrency_config": put_provisioned_concurrency_config,
+    "get_provisioned_concurrency_config": get_provisioned_concurrency_config,
+    "delete_provisioned_concurrency_config": delete_provisioned_concurrency_config,
+    "list_provisioned_concurrency_configs": list_provisioned_concurrency_configs,
+}
+
+
+# --- the secrets extension ----------------------------------------------------------------------------------------
+
+
+class SecretsExtension:
+    """The Parameters and Secrets extension's HTTP API for this emulator's workers, started on first need."""
+
+    def __init__(self, endpoint: str, session_token: str) -> None:
+        self._endpoint = endpoint
+        self._session_token = session_token
+        self._lock = threading.Lock()
+        self._server: Any = None
+        self._port: int | None = None
+        self._unavailable: str | None = None
+
+    def env_for(self, config: FunctionConfig) -> dict[str, str]:
+        if not any(PARAMETERS_SECRETS_LAYER.match(arn) for arn in config.layers):
+            return {}
+        port = self.port()
+        return {PORT_VARIABLE: str(port)} if port is not None else {}
+
+    def port(self) -> int | None:
+        with self._lock:
+            if self._port is None and self._unavailable is None:
+                try:
+                    self._server, self._port = _start_secrets_extension(self._endpoint, self._session_token)
+                except (ImportError, AttributeError) as exc:
+                    self._unavailable = repr(exc)
+                    print(f"local_cloud lambda: no Parameters and Secrets extension API: {exc!r}", file=sys.stderr, flush=True)
+            return self._port
+
+    def close(self) -> None:
+        with self._lock:
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+
+
+def _start_secrets_extension(endpoint: str, session_token: str) -> tuple[Any, int]:
+    module = importlib.import_module("local_cloud.secrets_extension")
+    raise AttributeError(f"{module.__name__} has no server entry point this runtime knows yet")
+
+
+# --- installation -------------------------------------------------------------------------------------------------
+
+
+def install(runtime: Runtime) -> None:
+    """Apply the hooks (tests/unit/test_moto_contract_lambda.py pins what they rely on)."""
+    global _runtime
+    _runtime = runtime
+    lambda_urls.url_paths.setdefault(PROVISIONED_PATH, LambdaResponse.dispatch)
+    for name, method in _RESPONSE_METHODS.items():
+        setattr(LambdaResponse, name, method)
+
+    original = LambdaBackend.layers_versions_by_arn
+    if getattr(original, "_local_cloud", False):
+        return
+
+    def layers_versions_by_arn(self: LambdaBackend, layer_version_arn: str) -> Any:
+        found = original(self, layer_version_arn)
+        if found is None and is_published_layer(layer_version_arn):
+            return PublishedLayerVersion(layer_version_arn)
+        return found
+
+    layers_versions_by_arn._local_cloud = True  # type: ignore[attr-defined]
+    LambdaBackend.layers_versions_by_arn = layers_versions_by_arn  # type: ignore[method-assign]
