@@ -1,8 +1,8 @@
 """Collect the benchmark figures into one Markdown report, with the machine and tool versions they ran on.
 
 Each benchmark ``bench/<name>_bench.py`` writes its figures with ``--json bench/out/<name>.json``. With ``--run``
-this script runs every benchmark that exists first (synth, handlers, deploy, api, lambda_runtime, in that order);
-without it, it only collects the JSON files already there. A benchmark module renders its own section through a
+this script runs every benchmark that exists first (synth, handlers, deploy, rds, lambda_runtime, api, in that
+order); without it, it only collects the JSON files already there. A benchmark module renders its own section through a
 ``markdown(report: dict) -> str`` function when it has one; otherwise its ``tables`` (``title``, ``columns``,
 ``rows``) are rendered, or else its scalar figures as a flat table.
 
@@ -30,13 +30,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 OUT_DIR = ROOT / "bench" / "out"
-BENCHES = ("synth", "handlers", "deploy", "api", "lambda_runtime")
+BENCHES = ("synth", "handlers", "deploy", "rds", "lambda_runtime", "api")
 TITLES = {
     "synth": "Synthesis and Terraform",
     "handlers": "Lambda handlers",
     "deploy": "Deploy to the emulator",
-    "api": "The deployed API on the emulator",
+    "rds": "Aurora on the emulator (MariaDB per cluster)",
     "lambda_runtime": "Lambda runtime of the emulator",
+    "api": "The deployed API on the emulator",
 }
 PACKAGES = ("cdktf", "cdktf-cdktf-provider-aws", "constructs", "jsii", "moto", "aws-lambda-powertools", "PyMySQL")
 

@@ -100,14 +100,16 @@ def _network_refusal(function_name: str, qualifier: str | None, cluster: Any, po
         # Outside a VPC the function has only a public address of AWS's: just a public cluster open to all admits it.
         if cluster.publicly_accessible and _admits(cluster_groups, port, set(), [EVERYWHERE]):
             return None
-        return f"{label} is not attached to a VPC and cluster {cluster.db_cluster_identifier} is not reachable from outside it"
+        return (f"{label} is not attached to a VPC and cluster {cluster.db_cluster_identifier} is not reachable "
+                "from outside it")
     try:
         subnets = [ec2.get_subnet(subnet_id) for subnet_id in subnet_ids]
     except Exception:  # noqa: BLE001
         return f"a subnet of {label} ({', '.join(subnet_ids)}) no longer exists"
     function_vpcs = {subnet.vpc_id for subnet in subnets}
     if function_vpcs != {cluster_vpc}:
-        return f"{label} is in {', '.join(sorted(function_vpcs))}, cluster {cluster.db_cluster_identifier} in {cluster_vpc}"
+        return (f"{label} is in {', '.join(sorted(function_vpcs))}, cluster {cluster.db_cluster_identifier} "
+                f"in {cluster_vpc}")
     function_cidrs = [ipaddress.ip_network(subnet.cidr_block) for subnet in subnets]
     function_groups = _groups(ec2, vpc_config.get("SecurityGroupIds") or [], cluster_vpc)
     if not function_groups:

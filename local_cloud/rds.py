@@ -194,7 +194,7 @@ def _hooks(rds: RdsState) -> dict[str, Callable[..., Any]]:
 
     def restore_db_cluster_from_snapshot(self: Any, from_snapshot_id: str, overrides: dict[str, Any]) -> Any:
         cluster = original["restore_db_cluster_from_snapshot"](self, from_snapshot_id, overrides)
-        snapshot = self.describe_db_cluster_snapshots(db_cluster_identifier=None, db_snapshot_identifier=from_snapshot_id)[0]
+        snapshot = self.describe_db_cluster_snapshots(None, from_snapshot_id)[0]
         dump = rds.dump_of(snapshot.arn)
         server = servers.get(cluster.db_cluster_resource_id)
         if dump is not None and server is not None:

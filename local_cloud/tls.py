@@ -66,9 +66,11 @@ class CertificateAuthority:
         now = datetime.datetime.now(datetime.UTC)
         names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
         names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
+        # Clients match the SANs; the common name is a label, and X.509 caps it at 64 characters (endpoints are longer).
+        label = (common_name or (list(dns_names) + list(ip_addresses))[0])[:64]
         cert = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name or (dns_names or ip_addresses)[0])]))
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, label)]))
             .issuer_name(ca_cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
@@ -150,7 +152,9 @@ def ca_path() -> Path:
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _write_private(path: Path, data: bytes) -> None:

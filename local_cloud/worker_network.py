@@ -59,7 +59,9 @@ class Resolution:
         self.body = body
 
 
-def ask_emulator(endpoint: str, function: str, qualifier: str, host: str, port: int, timeout: float = 5.0) -> Resolution:
+def ask_emulator(
+    endpoint: str, function: str, qualifier: str, host: str, port: int, timeout: float = 5.0
+) -> Resolution:
     url = urllib.parse.urlsplit(endpoint)
     query = urllib.parse.urlencode({"function": function, "qualifier": qualifier, "host": host, "port": str(port)})
     connection = HTTPConnection(url.hostname or "127.0.0.1", url.port or 80, timeout=timeout)
@@ -88,7 +90,9 @@ def _numeric_port(port: Any) -> int | None:
     return None
 
 
-def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0) -> list[Any]:  # noqa: A002
+def getaddrinfo(  # the signature of socket.getaddrinfo
+    host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0  # noqa: A002
+) -> list[Any]:
     number = _numeric_port(port)
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if not (_is_database_host(host) and number is not None and endpoint and family in (0, socket.AF_INET)):

@@ -48,6 +48,12 @@ class Deployed:
     def client(self, service: str) -> Any:
         return aws_client(self.emulator.endpoint, service)
 
+    def functions_admitted(self, admitted: bool) -> None:
+        """Add or revoke the cluster group's ingress rule from the functions' group (the stack's rule)."""
+        ec2 = self.client("ec2")
+        change = ec2.authorize_security_group_ingress if admitted else ec2.revoke_security_group_ingress
+        change(GroupId=self.database_group, IpPermissions=_by_group(self.lambda_group))
+
 
 def _zip() -> bytes:
     buffer = io.BytesIO()
@@ -79,7 +85,8 @@ def deployed() -> Iterator[Deployed]:
         lambda_group = ec2.create_security_group(GroupName="lambda", Description="functions", VpcId=vpc)["GroupId"]
         database_group = ec2.create_security_group(GroupName="aurora", Description="cluster", VpcId=vpc)["GroupId"]
         # As the stack does: the functions' group sends only to the database's group, which admits only them.
-        ec2.revoke_security_group_egress(GroupId=lambda_group, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        everywhere = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+        ec2.revoke_security_group_egress(GroupId=lambda_group, IpPermissions=everywhere)
         ec2.authorize_security_group_egress(GroupId=lambda_group, IpPermissions=_by_group(database_group))
         ec2.authorize_security_group_ingress(GroupId=database_group, IpPermissions=_by_group(lambda_group))
         rds.create_db_subnet_group(DBSubnetGroupName="aurora", DBSubnetGroupDescription="cluster",
@@ -91,8 +98,9 @@ def deployed() -> Iterator[Deployed]:
         )["DBCluster"]
         secret = aws_client(emulator.endpoint, "secretsmanager").get_secret_value(
             SecretId=cluster["MasterUserSecret"]["SecretArn"])
-        role = aws_client(emulator.endpoint, "iam").create_role(
-            RoleName="fn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
+        trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+        role = aws_client(emulator.endpoint, "iam").create_role(RoleName="fn", AssumeRolePolicyDocument=trust)
+        role = role["Role"]["Arn"]
         aws_client(emulator.endpoint, "lambda").create_function(
             FunctionName="trading-api", Runtime="python3.12", Role=role, Handler="handler.handler",
             Code={"ZipFile": _zip()}, Publish=True,
@@ -121,7 +129,8 @@ def test_the_deployed_rules_let_the_function_reach_both_endpoints(deployed: Depl
     local = local_rds.cluster(deployed.emulator.endpoint, "aurora-net")
     for host in (deployed.endpoint, deployed.reader_endpoint, deployed.endpoint.upper() + "."):
         for qualifier in ("1", "$LATEST"):
-            assert resolve(deployed, host, qualifier=qualifier) == (200, {"address": "127.0.0.1", "port": local["port"]})
+            expected = (200, {"address": "127.0.0.1", "port": local["port"]})
+            assert resolve(deployed, host, qualifier=qualifier) == expected
 
 
 def test_unknown_hosts_are_left_to_dns_and_other_ports_or_functions_are_dropped(deployed: Deployed) -> None:
@@ -132,14 +141,15 @@ def test_unknown_hosts_are_left_to_dns_and_other_ports_or_functions_are_dropped(
     assert status == 403 and "does not exist" in body["reason"]
 
 
-def test_a_revoked_ingress_rule_drops_the_next_connection_and_a_restored_one_lets_it_through(deployed: Deployed) -> None:
-    ec2 = deployed.client("ec2")
-    ec2.revoke_security_group_ingress(GroupId=deployed.database_group, IpPermissions=_by_group(deployed.lambda_group))
+def test_a_revoked_ingress_rule_drops_the_next_connection_and_a_restored_one_lets_it_through(
+    deployed: Deployed,
+) -> None:
+    deployed.functions_admitted(False)
     try:
         status, body = resolve(deployed)
         assert status == 403 and "no ingress rule" in body["reason"] and deployed.lambda_group in body["reason"]
     finally:
-        ec2.authorize_security_group_ingress(GroupId=deployed.database_group, IpPermissions=_by_group(deployed.lambda_group))
+        deployed.functions_admitted(True)
     assert resolve(deployed)[0] == 200
 
 
@@ -150,12 +160,13 @@ def test_a_revoked_egress_rule_drops_it_too(deployed: Deployed) -> None:
         status, body = resolve(deployed)
         assert status == 403 and "no egress rule" in body["reason"]
     finally:
-        ec2.authorize_security_group_egress(GroupId=deployed.lambda_group, IpPermissions=_by_group(deployed.database_group))
+        ec2.authorize_security_group_egress(GroupId=deployed.lambda_group,
+                                            IpPermissions=_by_group(deployed.database_group))
 
 
 def test_cidr_rules_must_cover_every_subnet_of_the_peer(deployed: Deployed) -> None:
     ec2 = deployed.client("ec2")
-    ec2.revoke_security_group_ingress(GroupId=deployed.database_group, IpPermissions=_by_group(deployed.lambda_group))
+    deployed.functions_admitted(False)
     try:
         ec2.authorize_security_group_ingress(GroupId=deployed.database_group, IpPermissions=_by_cidr("10.20.11.0/24"))
         assert resolve(deployed)[0] == 403, "one of the function's two subnets is not admitted"
@@ -164,7 +175,7 @@ def test_cidr_rules_must_cover_every_subnet_of_the_peer(deployed: Deployed) -> N
     finally:
         for cidr in ("10.20.11.0/24", "10.20.8.0/21"):
             ec2.revoke_security_group_ingress(GroupId=deployed.database_group, IpPermissions=_by_cidr(cidr))
-        ec2.authorize_security_group_ingress(GroupId=deployed.database_group, IpPermissions=_by_group(deployed.lambda_group))
+        deployed.functions_admitted(True)
 
 
 def test_a_function_in_another_vpc_or_in_none_is_dropped(deployed: Deployed) -> None:
@@ -221,11 +232,11 @@ def _worker_connects(deployed: Deployed) -> str:
 
 def test_a_worker_reaches_the_cluster_through_tls_and_times_out_once_the_rule_is_gone(deployed: Deployed) -> None:
     assert _worker_connects(deployed) == "ok trading 1"
-    ec2 = deployed.client("ec2")
-    ec2.revoke_security_group_ingress(GroupId=deployed.database_group, IpPermissions=_by_group(deployed.lambda_group))
+    deployed.functions_admitted(False)
     try:
         # As on AWS: error 2003 after the client's connect timeout, not a refusal.
-        assert _worker_connects(deployed) == f"error 2003 Can't connect to MySQL server on '{deployed.endpoint}' (timed out)"
+        timed_out = f"error 2003 Can't connect to MySQL server on '{deployed.endpoint}' (timed out)"
+        assert _worker_connects(deployed) == timed_out
     finally:
-        ec2.authorize_security_group_ingress(GroupId=deployed.database_group, IpPermissions=_by_group(deployed.lambda_group))
+        deployed.functions_admitted(True)
     assert _worker_connects(deployed) == "ok trading 1"

@@ -93,7 +93,8 @@ def test_create_records_the_cluster_then_takes_an_automated_snapshot_named_per_m
     cluster = _backend().clusters[name]
     automated = [s for s in _backend().cluster_snapshots.values() if s.db_cluster_identifier == name]
     assert [s.snapshot_type for s in automated] == ["automated"]
-    assert re.fullmatch(rf"rds:{name}-\d{{4}}-\d{{2}}-\d{{2}}-\d{{2}}-\d{{2}}", automated[0].db_cluster_snapshot_identifier)
+    minute = r"\d{4}-\d{2}-\d{2}-\d{2}-\d{2}"
+    assert re.fullmatch(rf"rds:{name}-{minute}", automated[0].db_cluster_snapshot_identifier)
     # What rds.identity_of reads.
     for attribute in ("db_cluster_resource_id", "endpoint", "reader_endpoint", "master_username", "database_name",
                       "manage_master_user_password", "account_id", "region", "engine", "port",
@@ -117,7 +118,8 @@ def test_delete_takes_the_final_snapshot_through_create_db_cluster_snapshot_whil
 ) -> None:
     calls = []
 
-    def spy(self: Any, db_cluster_identifier: str, db_cluster_snapshot_identifier: str, *args: Any, **kwargs: Any) -> Any:
+    def spy(self: Any, db_cluster_identifier: str, db_cluster_snapshot_identifier: str, *args: Any,
+            **kwargs: Any) -> Any:
         calls.append((db_cluster_identifier, db_cluster_snapshot_identifier, db_cluster_identifier in self.clusters))
         return rds.ORIGINALS["create_db_cluster_snapshot"](self, db_cluster_identifier, db_cluster_snapshot_identifier,
                                                            *args, **kwargs)
@@ -125,7 +127,8 @@ def test_delete_takes_the_final_snapshot_through_create_db_cluster_snapshot_whil
     name = _name()
     _create(aws["rds"], name)
     monkeypatch.setattr(rds_models.RDSBackend, "create_db_cluster_snapshot", spy)
-    aws["rds"].delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=False, FinalDBSnapshotIdentifier=f"{name}-final")
+    aws["rds"].delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=False,
+                                 FinalDBSnapshotIdentifier=f"{name}-final")
     assert calls == [(name, f"{name}-final", True)]
     snapshot = _backend().cluster_snapshots[f"{name}-final"]
     assert snapshot.snapshot_type == "manual" and snapshot.arn.endswith(f":cluster-snapshot:{name}-final")
@@ -162,7 +165,8 @@ def test_snapshot_deletion_and_copy_return_the_snapshot_objects(aws: dict[str, A
     _create(aws["rds"], name)
     aws["rds"].create_db_cluster_snapshot(DBClusterIdentifier=name, DBClusterSnapshotIdentifier=f"{name}-a")
     copy = _backend().copy_db_cluster_snapshot(f"{name}-a", f"{name}-b")
-    assert copy.db_cluster_snapshot_identifier == f"{name}-b" and copy.arn != _backend().cluster_snapshots[f"{name}-a"].arn
+    assert copy.db_cluster_snapshot_identifier == f"{name}-b"
+    assert copy.arn != _backend().cluster_snapshots[f"{name}-a"].arn
     deleted = _backend().delete_db_cluster_snapshot(f"{name}-a")
     assert deleted.db_cluster_snapshot_identifier == f"{name}-a" and f"{name}-a" not in _backend().cluster_snapshots
 
@@ -266,7 +270,8 @@ def test_what_network_reads_from_ec2_lambda_and_rds(aws: dict[str, Any]) -> None
     role = aws["iam"].create_role(RoleName=_name(), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     name = _name()
     aws["lambda"].create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler="h.handler", Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
+        FunctionName=name, Runtime="python3.12", Role=role, Handler="h.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},  # an empty ZIP: moto stores the code, never runs it
         VpcConfig={"SubnetIds": [subnet], "SecurityGroupIds": [client]}, Publish=True,
     )
     functions = lambda_models.lambda_backends["123456789012"][REGION]

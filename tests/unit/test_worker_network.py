@@ -80,7 +80,9 @@ def listener() -> Iterator[socket.socket]:
         server.close()
 
 
-def test_an_allowed_endpoint_resolves_to_the_local_server_and_connects(stand_in: StandIn, listener: socket.socket) -> None:
+def test_an_allowed_endpoint_resolves_to_the_local_server_and_connects(
+    stand_in: StandIn, listener: socket.socket
+) -> None:
     port = listener.getsockname()[1]
     stand_in.answers.append((200, {"address": "127.0.0.1", "port": port}))
     with socket.create_connection((ENDPOINT, 3306), timeout=5) as client:
@@ -108,7 +110,10 @@ def test_a_blocked_endpoint_times_out_after_the_callers_timeout_instead_of_refus
 def test_every_connection_asks_again_so_a_revoked_rule_shows_at_the_next_connect(
     stand_in: StandIn, listener: socket.socket
 ) -> None:
-    stand_in.answers += [(200, {"address": "127.0.0.1", "port": listener.getsockname()[1]}), (403, {"reason": "revoked"})]
+    stand_in.answers += [
+        (200, {"address": "127.0.0.1", "port": listener.getsockname()[1]}),
+        (403, {"reason": "revoked"}),
+    ]
     socket.create_connection((ENDPOINT, 3306), timeout=5).close()
     with pytest.raises(TimeoutError):
         socket.create_connection((ENDPOINT, 3306), timeout=0.1)
@@ -160,6 +165,7 @@ def test_install_is_idempotent_and_uninstall_restores_the_socket_module() -> Non
 def test_the_module_needs_only_the_standard_library() -> None:
     # It runs inside Lambda workers, which see the function's ZIP and boto3, not the project's packages.
     tree = ast.parse(Path(worker_network.__file__).read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    nodes = list(ast.walk(tree))
+    imported = {alias.name.split(".")[0] for node in nodes if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in nodes if isinstance(node, ast.ImportFrom) and node.module}
     assert imported - {"__future__"} <= set(sys.stdlib_module_names)
