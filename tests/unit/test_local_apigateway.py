@@ -420,3 +420,9 @@ def test_requests_become_api_gateway_metrics_with_detailed_dimensions_when_enabl
     assert (total("Count", route), total("5XXError", route), total("4XXError", route)) == (2, 1, 0)
     assert total("Latency", route, "SampleCount") == 2
     assert total("IntegrationLatency", route, "SampleCount") == 2
+
+
+def test_a_payload_over_10_mb_is_refused_before_anything_runs(world: World) -> None:
+    response = world.client.put(world.user_request_url("/files/big"), data=b"x" * (10 * 1024 * 1024 + 1))
+    assert (response.status_code, response.get_data()) == (413, b'{"message":"Request Too Long"}')
+    assert world.invocations == []
