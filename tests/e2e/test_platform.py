@@ -121,8 +121,8 @@ def eventually(check: Callable[[], bool], timeout: float = 60.0) -> bool:
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Iterator[Platform]:
     emulator = Emulator.private()
+    world = Platform(emulator, tmp_path_factory.mktemp("platform") / "root" / "cdktf.out")
     try:
-        world = Platform(emulator, tmp_path_factory.mktemp("platform") / "root" / "cdktf.out")
         synth(list(world.configs.values()), world.outdir)
         world.deployments["dev"].ensure_account_settings()
         with ThreadPoolExecutor(max_workers=len(WORKSPACES)) as pool:
@@ -130,6 +130,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Iter
             world.outputs.update(zip(WORKSPACES, deployed, strict=True))
         yield world
     finally:
+        world.background.shutdown(wait=True)  # a prod cycle still running (a failed test) ends before the emulator
         emulator.stop()
 
 
