@@ -306,7 +306,8 @@ def markdown(report: dict[str, Any]) -> str:
                 for s in row[side]["statuses"]}
     lines.append("")
     lines.append(f"Statuses seen: {', '.join(sorted(statuses)) or 'none'}.")
-    lines += [f"- {note}" for note in report.get("notes", [])]
+    if report.get("notes"):
+        lines += ["", *[f"- {note}" for note in report["notes"]]]
     return "\n".join(lines)
 
 
