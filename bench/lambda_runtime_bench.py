@@ -42,7 +42,7 @@ def _zip(source: str) -> bytes:
 
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 class Bench:
@@ -118,7 +118,9 @@ def main(argv: list[str]) -> int:
         bench = Bench(emulator)
         minimal = _zip(MINIMAL)
         bench.invoke(bench.create(minimal, "app.handler", 128), {})  # waits for the worker runtime (built once)
-        secret = bench.secrets.create_secret(Name=f"bench-{uuid.uuid4().hex[:6]}", SecretString='{"username":"u","password":"p"}')
+        secret = bench.secrets.create_secret(
+            Name=f"bench-{uuid.uuid4().hex[:6]}", SecretString='{"username": "u", "password": "p"}'
+        )
         api_env = {
             "DB_SECRET_ARN": secret["ARN"], "DB_WRITER_HOST": "bench.cluster-abc.us-east-1.rds.amazonaws.com",
             "DB_NAME": "trading", "DB_TLS": "required", "POWERTOOLS_SERVICE_NAME": "trades-api",
@@ -159,8 +161,10 @@ def main(argv: list[str]) -> int:
             },
         ],
         "notes": [
-            "A cold invocation also pays the worker's sandbox (mount namespace, two interpreter starts) and, for the "
-            "first function of a ZIP, its extraction; INIT is measured from the spawn to the runtime's first /next.",
+            (
+                "A cold invocation also pays the worker's sandbox (mount namespace, two interpreter starts) and, for "
+                "the first function of a ZIP, its extraction; INIT is measured from the spawn to the runtime's /next."
+            ),
             "Invoke minus GetFunctionConfiguration at p50 is what the runtime adds to moto's own round trip.",
         ],
     }

@@ -9,18 +9,17 @@
 - AWS-published layers: moto looks layer ARNs up in the account's own layers and rejects the rest on
   CreateFunction. ``LambdaBackend.layers_versions_by_arn`` also accepts any published version of the layers in
   ``PUBLISHED_LAYERS`` (their content is not emulated: the emulator serves what they do).
-- The extension's HTTP API: one server per emulator on a free port (local_cloud/secrets_extension.py), announced
-  to the workers of functions that carry the layer through the extension's own variable
-  ``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`` (it overrides the function's value: port 2773 cannot be everyone's).
+- The extension's HTTP API (local_cloud/secrets_extension.py, backed by the emulator's Secrets Manager): one server
+  per execution environment of a function that carries the layer, on a free port announced through the
+  extension's own variable ``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`` (it overrides the function's value: port
+  2773 cannot be everyone's on a shared loopback).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,8 @@ from moto.awslambda.models import LambdaBackend
 from moto.awslambda.responses import LambdaResponse
 from moto.core.responses import TYPE_RESPONSE
 
-from local_cloud.lambda_pool import FunctionConfig, ProvisionedConfig, Runtime
+from local_cloud.lambda_config import FunctionConfig
+from local_cloud.lambda_pool import ProvisionedConfig, Runtime
 
 # AWS's account that publishes the extension layers (us-east-1 and most regions); any version is accepted.
 PARAMETERS_SECRETS_ACCOUNT = "177933569100"
@@ -49,7 +49,9 @@ class ProvisionedConcurrencyConfigNotFoundException(LambdaClientError):
     code = 404
 
     def __init__(self) -> None:
-        super().__init__("ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function")
+        super().__init__(
+            "ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function"
+        )
 
 
 @dataclass(frozen=True)
@@ -150,44 +152,51 @@ _RESPONSE_METHODS: dict[str, Callable[[LambdaResponse], TYPE_RESPONSE]] = {
 
 # --- the secrets extension ----------------------------------------------------------------------------------------
 
+# What an execution environment gets besides its worker: variables to add, and what to stop with the worker.
+Companion = tuple[dict[str, str], Callable[[], None] | None]
 
-class SecretsExtension:
-    """The Parameters and Secrets extension's HTTP API for this emulator's workers, started on first need."""
+
+class SecretsExtensions:
+    """The Parameters and Secrets extension's HTTP API, one server per execution environment of a function that
+    carries the layer (as on AWS, where the extension is a process of that environment: its cache and its settings
+    — SECRETS_MANAGER_TTL, the cache size — are the function's). Backed by the emulator's Secrets Manager."""
 
     def __init__(self, endpoint: str, session_token: str) -> None:
         self._endpoint = endpoint
         self._session_token = session_token
-        self._lock = threading.Lock()
-        self._server: Any = None
-        self._port: int | None = None
-        self._unavailable: str | None = None
 
-    def env_for(self, config: FunctionConfig) -> dict[str, str]:
+    def start_for(self, config: FunctionConfig) -> Companion:
         if not any(PARAMETERS_SECRETS_LAYER.match(arn) for arn in config.layers):
-            return {}
-        port = self.port()
-        return {PORT_VARIABLE: str(port)} if port is not None else {}
+            return {}, None
+        from local_cloud import secrets_extension  # the handlers' protocol server (contract 2)
 
-    def port(self) -> int | None:
-        with self._lock:
-            if self._port is None and self._unavailable is None:
-                try:
-                    self._server, self._port = _start_secrets_extension(self._endpoint, self._session_token)
-                except (ImportError, AttributeError) as exc:
-                    self._unavailable = repr(exc)
-                    print(f"local_cloud lambda: no Parameters and Secrets extension API: {exc!r}", file=sys.stderr, flush=True)
-            return self._port
+        function_env = dict(config.env)
+        try:
+            settings = secrets_extension.settings_from_env(function_env)
+        except ValueError as exc:
+            # The real extension refuses to start on such a value; the function then finds nothing on the port.
+            print(f"local_cloud lambda: {config.name}: Parameters and Secrets extension not started: {exc}",
+                  file=sys.stderr, flush=True)
+            return {}, None
+        server = secrets_extension.start(
+            port=0,
+            client_factory=lambda: _secrets_manager(self._endpoint, config.region),
+            token=self._session_token,
+            ttl=settings.ttl_seconds,
+            cache_size=settings.cache_size,
+        )
+        return {PORT_VARIABLE: str(server.port)}, server.stop
 
-    def close(self) -> None:
-        with self._lock:
-            if self._server is not None:
-                self._server.close()
-                self._server = None
 
+def _secrets_manager(endpoint: str, region: str) -> Any:
+    import boto3
 
-def _start_secrets_extension(endpoint: str, session_token: str) -> tuple[Any, int]:
-    module = importlib.import_module("local_cloud.secrets_extension")
-    raise AttributeError(f"{module.__name__} has no server entry point this runtime knows yet")
+    from python_stacks.target import TEST_ACCESS_KEY, TEST_SECRET_KEY
+
+    return boto3.client(
+        "secretsmanager", region_name=region, endpoint_url=endpoint,
+        aws_access_key_id=TEST_ACCESS_KEY, aws_secret_access_key=TEST_SECRET_KEY,
+    )
 
 
 # --- installation -------------------------------------------------------------------------------------------------

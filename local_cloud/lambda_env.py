@@ -61,7 +61,9 @@ def _describe(python: str) -> tuple[Path, str, str]:
     found = _probe(python)
     prefix, executable = Path(found["prefix"]), Path(found["executable"])
     if not executable.is_relative_to(prefix):
-        raise RuntimeEnvError(f"{executable} is not inside its installation {prefix}: use another CPython {RUNTIME_VERSION}")
+        raise RuntimeEnvError(
+            f"{executable} is not inside its installation {prefix}: use another CPython {RUNTIME_VERSION}"
+        )
     return prefix, str(executable.relative_to(prefix)), found["version"]
 
 
@@ -98,20 +100,20 @@ def ensure(progress: Callable[[str], None] = print) -> RuntimeEnv:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if packages.is_dir():
             return env
-        progress(
-            f"lambda runtime: building the worker environment once ({', '.join(f'{n}=={v}' for n, v in pins.items() if n in ('boto3', 'awslambdaric'))}) "
-            f"with {python} into {packages}"
-        )
+        main_pins = ", ".join(f"{name}=={pins[name]}" for name in ("boto3", "awslambdaric") if name in pins)
+        progress(f"lambda runtime: building the worker environment once ({main_pins}) with {python} into {packages}")
         staging = Path(tempfile.mkdtemp(prefix=".packages-", dir=target))
         try:
-            command = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-                       "--progress-bar", "off", "--only-binary=:all:", "--target", str(staging), "-r", str(REQUIREMENTS)]
-            if subprocess.run(command, stdin=subprocess.DEVNULL, stdout=sys.stdout, stderr=sys.stderr).returncode != 0:
-                raise RuntimeEnvError(f"pip could not install {REQUIREMENTS.name} for the Lambda workers (output above)")
-            installed = {
-                normalize(path.name.removesuffix(".dist-info").rsplit("-", 1)[0]): path.name.removesuffix(".dist-info").rsplit("-", 1)[1]
-                for path in staging.glob("*.dist-info")
-            }
+            command = [
+                python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
+                "--only-binary=:all:", "--target", str(staging), "-r", str(REQUIREMENTS),
+            ]
+            done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=sys.stdout, stderr=sys.stderr, check=False)
+            if done.returncode != 0:
+                raise RuntimeEnvError(f"pip could not install {REQUIREMENTS.name} for Lambda workers (output above)")
+            found = staging.glob("*.dist-info")
+            distributions = (path.name.removesuffix(".dist-info").rsplit("-", 1) for path in found)
+            installed = {normalize(name): version for name, version in distributions}
             if installed != pins:
                 raise RuntimeEnvError(
                     f"pip installed {installed}, {REQUIREMENTS.name} pins {pins}: pin every dependency exactly"

@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
@@ -30,19 +30,19 @@ _MAX_EMF_VALUES = 100  # CloudWatch extracts at most 100 values per metric from 
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _utc(ms: int) -> datetime:
     # moto's CloudWatch keeps naive UTC datetimes (moto.core.utils.utcnow); an aware one would not compare.
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).replace(tzinfo=None)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).replace(tzinfo=None)
 
 
 # --- Lambda's platform lines (text log format) --------------------------------------------------------------------
 
 
 def init_start_line() -> str:
-    return f"INIT_START Runtime Version: python:3.12.local_cloud\tRuntime Version ARN: none"
+    return "INIT_START Runtime Version: python:3.12.local_cloud\tRuntime Version ARN: none"
 
 
 def init_report_line(init_ms: float, error_type: str) -> str:
@@ -92,7 +92,7 @@ def report_line(
 
 def stream_name(version: str) -> str:
     """Lambda's name for an execution environment's stream: ``YYYY/MM/DD/[$LATEST]<32 hex digits>``."""
-    return f"{datetime.now(timezone.utc):%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
+    return f"{datetime.now(UTC):%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
 
 
 @dataclass
@@ -211,7 +211,9 @@ def lambda_metrics(
     data: list[dict[str, Any]] = []
 
     def add(name: str, value: float, unit: str) -> None:
-        data.append({"MetricName": name, "Value": value, "Unit": unit, "Dimensions": dimensions, "Timestamp": timestamp})
+        data.append(
+            {"MetricName": name, "Value": value, "Unit": unit, "Dimensions": dimensions, "Timestamp": timestamp}
+        )
 
     if throttled:
         add("Throttles", 1, "Count")

@@ -12,123 +12,45 @@ concurrency cap, provisioned concurrency, and one invocation from event to AWS-s
 - Provisioned concurrency keeps that many initialized workers (``AWS_LAMBDA_INITIALIZATION_TYPE=
   provisioned-concurrency``) of the version it names; invocations of that version use them first.
 - On-demand workers idle for ``IDLE_TIMEOUT_S`` are stopped (Lambda, too, reclaims idle environments).
+
+What a worker is configured from (code, environment) is lambda_config.py's.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import pwd
 import secrets
 import shutil
-import stat
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from io import BytesIO
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
-from moto.awslambda.utils import get_backend, make_function_arn
-from moto.core.exceptions import JsonRESTError
+from moto.awslambda.utils import get_backend
 
-from local_cloud import lambda_logs
+from local_cloud import lambda_config, lambda_logs
+from local_cloud.lambda_config import (
+    FunctionConfig,
+    RuntimeSettings,
+    ServiceException,
+    TooManyRequestsException,
+    error_payload,
+)
 from local_cloud.lambda_env import RuntimeEnv, RuntimeEnvError
 from local_cloud.lambda_logs import LogStream
 from local_cloud.lambda_runtime_api import Invocation
 from local_cloud.lambda_worker import Line, Outcome, Worker, WorkerSpec, now_ms
 from local_cloud.processes import Supervisor
-from python_stacks.target import TEST_ACCESS_KEY, TEST_SECRET_KEY
 
-SUPPORTED_RUNTIME = "python3.12"
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for an on-demand INIT phase
 IDLE_TIMEOUT_S = 600.0
 REAP_INTERVAL_S = 30.0
 ASYNC_THREADS = 8
-# The session token every worker gets with the emulator's test credentials (the secrets extension checks it).
-SESSION_TOKEN = "local-cloud-session-token"
-SANDBOX_USER = "nobody"
 LOG_TAIL_BYTES = 4096  # Invoke's LogType=Tail returns the last 4 KB of the invocation's log
-
-
-class TooManyRequestsException(JsonRESTError):
-    """Lambda's throttle: the function's reserved concurrency is in use."""
-
-    code = 429
-
-    def __init__(self) -> None:
-        super().__init__("TooManyRequestsException", "Rate Exceeded.")
-        self.description = json.dumps(
-            {
-                "__type": "TooManyRequestsException",
-                "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
-                "Type": "User",
-                "message": "Rate Exceeded.",
-            }
-        )
-
-
-class ServiceException(JsonRESTError):
-    """Lambda's own failure (500): here, the emulator cannot start workers at all."""
-
-    code = 500
-
-    def __init__(self, message: str) -> None:
-        super().__init__("ServiceException", message)
-
-
-@dataclass(frozen=True)
-class FunctionConfig:
-    """What one worker runs; two invocations share workers only when their configs are equal."""
-
-    account_id: str
-    region: str
-    name: str
-    version: str
-    runtime: str
-    package_type: str
-    handler: str
-    memory_mb: int
-    timeout_s: float
-    tmp_mb: int
-    env: tuple[tuple[str, str], ...]
-    code_sha: str
-    layers: tuple[str, ...]
-    log_group: str
-
-    @classmethod
-    def of(cls, fn: Any) -> FunctionConfig:
-        """From moto's LambdaFunction (any version)."""
-        return cls(
-            account_id=fn.account_id,
-            region=fn.region,
-            name=fn.function_name,
-            version=str(fn.version),
-            runtime=str(fn.run_time),
-            package_type=str(fn.package_type),
-            handler=str(fn.handler),
-            memory_mb=int(fn.memory_size),
-            timeout_s=float(fn.timeout),
-            tmp_mb=int(fn.ephemeral_storage),
-            env=tuple(sorted((str(k), str(v)) for k, v in (fn.environment_vars or {}).items())),
-            code_sha=str(fn.code_sha_256),
-            layers=tuple(layer["Arn"] for layer in fn.layers),
-            log_group=str(fn.logs_group_name),
-        )
-
-    @property
-    def function_key(self) -> tuple[str, str, str]:
-        return (self.account_id, self.region, self.name)
-
-    @property
-    def arn(self) -> str:
-        return make_function_arn(self.region, self.account_id, self.name)
 
 
 @dataclass(frozen=True)
@@ -137,24 +59,6 @@ class InvokeResult:
     function_error: str | None  # "Unhandled" when the function failed, as X-Amz-Function-Error says
     log: str  # the invocation's log lines (LogType=Tail returns the end of it)
     executed_version: str
-
-
-@dataclass(frozen=True)
-class RuntimeSettings:
-    endpoint: str  # the emulator, as workers reach it (AWS_ENDPOINT_URL)
-    work_dir: Path  # extracted code, the bootstrap: inside the emulator's run directory
-    support_dir: Path  # lambda_bootstrap.py (+ worker_network.py): /var/rapid in the sandbox
-    hide: tuple[str, ...]  # host directories the functions must not see
-    uid: int
-    gid: int
-
-    @staticmethod
-    def sandbox_user() -> tuple[int, int]:
-        try:
-            entry = pwd.getpwnam(SANDBOX_USER)
-        except KeyError:
-            return (65534, 65534)
-        return (entry.pw_uid, entry.pw_gid)
 
 
 @dataclass(eq=False)
@@ -200,7 +104,7 @@ class ProvisionedConfig:
     pool: Pool
     status: str = "IN_PROGRESS"
     reason: str | None = None
-    last_modified: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000")
+    last_modified: str = field(default_factory=lambda: f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%f}"[:-3] + "+0000")
 
     def allocated(self) -> int:
         return min(self.requested, sum(1 for env in self.pool.provisioned() if env.worker.alive))
@@ -210,10 +114,6 @@ class ProvisionedConfig:
 class _FunctionState:
     active: int = 0
     pools: dict[str, Pool] = field(default_factory=dict)
-
-
-def _error_payload(error_type: str, message: str) -> bytes:
-    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
 
 
 def _trace_id() -> str:
@@ -236,16 +136,15 @@ class Runtime:
         settings: RuntimeSettings,
         supervisor: Supervisor,
         runtime_env: Future[RuntimeEnv],
-        extension_env: Callable[[FunctionConfig], dict[str, str]],
+        companions: Callable[[FunctionConfig], tuple[dict[str, str], Callable[[], None] | None]],
     ) -> None:
         self.settings = settings
         self._supervisor = supervisor
         self._runtime_env = runtime_env
-        self._extension_env = extension_env
+        self._companions = companions  # e.g. the secrets extension of a function with its layer
         self._cond = threading.Condition()
         self._functions: dict[tuple[str, str, str], _FunctionState] = {}
         self._provisioned: dict[tuple[str, str, str, str], ProvisionedConfig] = {}
-        self._code_lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=ASYNC_THREADS, thread_name_prefix="lambda-async")
         self._stopping = threading.Event()
         self._reaper = threading.Thread(target=self._reap_idle, name="lambda-idle-reaper", daemon=True)
@@ -256,7 +155,7 @@ class Runtime:
     def invoke(self, fn: Any, payload: bytes, invoked_arn: str, *, wait_for_slot: bool = False) -> InvokeResult:
         """Run one event through the function version ``fn`` (moto's LambdaFunction); raises on a throttle."""
         config = FunctionConfig.of(fn)
-        unsupported = self._unsupported(config)
+        unsupported = lambda_config.unsupported(config)
         if unsupported is not None:
             return InvokeResult(unsupported, "Unhandled", "", config.version)
         with self._cond:
@@ -335,14 +234,14 @@ class Runtime:
             status = "timeout"
             lines.append((now_ms(), lambda_logs.timeout_line(request_id, config.timeout_s)))
             message = f"RequestId: {request_id} Error: Task timed out after {config.timeout_s:.2f} seconds"
-            result = InvokeResult(_error_payload("Sandbox.Timedout", message), "Unhandled", "", config.version)
+            result = InvokeResult(error_payload("Sandbox.Timedout", message), "Unhandled", "", config.version)
         else:
             status = "error"
             exit_status = outcome.exit_status if outcome.kind == "exited" else "signal: killed"
             error_type = "Runtime.OutOfMemory" if outcome.kind == "error" else "Runtime.ExitError"
             message = f"RequestId: {request_id} Error: Runtime exited with error: {exit_status}"
             lines.append((now_ms(), f"{message}\n{error_type}"))
-            result = InvokeResult(_error_payload(error_type, message), "Unhandled", "", config.version)
+            result = InvokeResult(error_payload(error_type, message), "Unhandled", "", config.version)
         lines.append((now_ms(), lambda_logs.end_line(request_id)))
         lines.append((now_ms(), lambda_logs.report_line(
             request_id, duration_ms=duration_ms, memory_mb=config.memory_mb, max_memory_mb=max_memory,
@@ -374,10 +273,12 @@ class Runtime:
             payload, error_type = failure.body, _error_type(failure)
         elif failure.kind == "timeout":
             error_type = "Sandbox.Timedout"
-            payload = _error_payload(error_type, f"RequestId: {request_id} Error: Task timed out after {INIT_TIMEOUT_S:.2f} seconds")
+            message = f"RequestId: {request_id} Error: Task timed out after {INIT_TIMEOUT_S:.2f} seconds"
+            payload = error_payload(error_type, message)
         else:
             error_type = "Runtime.ExitError"
-            payload = _error_payload(error_type, f"RequestId: {request_id} Error: Runtime exited with error: {failure.exit_status}")
+            message = f"RequestId: {request_id} Error: Runtime exited with error: {failure.exit_status}"
+            payload = error_payload(error_type, message)
         lines += [
             (now_ms(), lambda_logs.init_report_line(init_ms, error_type)),
             (now_ms(), lambda_logs.start_line(request_id, config.version)),
@@ -391,15 +292,6 @@ class Runtime:
         lambda_logs.lambda_metrics(config.account_id, config.region, config.name, error=True)
         self._release(pool, env, keep=False)
         return InvokeResult(payload, "Unhandled", "\n".join(m for _, m in lines), config.version)
-
-    def _unsupported(self, config: FunctionConfig) -> bytes | None:
-        if config.package_type != "Zip":
-            return _error_payload("Runtime.InvalidEntrypoint", "the local emulator runs ZIP functions only, not container images")
-        if config.runtime != SUPPORTED_RUNTIME:
-            return _error_payload(
-                "Runtime.InvalidRuntime", f"the local emulator runs {SUPPORTED_RUNTIME} functions only, not {config.runtime}"
-            )
-        return None
 
     def _reserved_concurrency(self, config: FunctionConfig) -> int | None:
         # Reserved concurrency belongs to the function (moto keeps it on $LATEST), whatever version is invoked.
@@ -446,8 +338,9 @@ class Runtime:
             runtime_env = self._runtime_env.result()  # built in the background when the emulator started
         except RuntimeEnvError as exc:
             raise ServiceException(f"the emulator's Lambda runtime is unavailable: {exc}") from exc
-        code_dir = self._code_dir(config, pool.code)
+        code_dir = lambda_config.extract_code(self.settings.work_dir, config, pool.code)
         log = LogStream(config.account_id, config.region, config.log_group, lambda_logs.stream_name(config.version))
+        extra_env, stop_companion = self._companions(config)
         spec = WorkerSpec(
             name=f"lambda:{config.name}:{config.version}",
             mounts={
@@ -457,14 +350,20 @@ class Runtime:
                 "rapid": str(self.settings.support_dir),
             },
             interpreter=f"/var/lang/{runtime_env.executable}",
-            env=self._worker_env(config, log, "provisioned-concurrency" if provisioned else "on-demand"),
+            env={
+                **lambda_config.worker_environment(
+                    config, self.settings.endpoint, log.group, log.name,
+                    "provisioned-concurrency" if provisioned else "on-demand",
+                ),
+                **extra_env,
+            },
             memory_mb=config.memory_mb,
             tmp_mb=config.tmp_mb,
             hide=self.settings.hide,
             uid=self.settings.uid,
             gid=self.settings.gid,
         )
-        env = Environment(Worker(spec, self._supervisor), log, provisioned)
+        env = Environment(Worker(spec, self._supervisor, on_stop=stop_companion), log, provisioned)
         with self._cond:
             pool.members.add(env)
         try:
@@ -475,57 +374,6 @@ class Runtime:
             env.worker.stop(kill=True)
             raise
         return env
-
-    def _worker_env(self, config: FunctionConfig, log: LogStream, init_type: str) -> dict[str, str]:
-        """The function's variables, then Lambda's own (which a function cannot set), then the emulator's."""
-        env = dict(config.env)
-        env.update(
-            {
-                "_HANDLER": config.handler,
-                "AWS_REGION": config.region,
-                "AWS_DEFAULT_REGION": config.region,
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
-                "AWS_LAMBDA_FUNCTION_NAME": config.name,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
-                "AWS_LAMBDA_FUNCTION_VERSION": config.version,
-                "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
-                "AWS_LAMBDA_LOG_GROUP_NAME": log.group,
-                "AWS_LAMBDA_LOG_STREAM_NAME": log.name,
-                "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY,
-                "AWS_SECRET_ACCESS_KEY": TEST_SECRET_KEY,
-                "AWS_SESSION_TOKEN": SESSION_TOKEN,
-                "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-                "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
-                "LAMBDA_TASK_ROOT": "/var/task",
-                "LAMBDA_RUNTIME_DIR": "/var/runtime",
-                "LANG": "en_US.UTF-8",
-                "TZ": ":UTC",
-                "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-                "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
-                "PYTHONPATH": "/var/runtime",
-                # Every AWS SDK call of the function goes to the emulator.
-                "AWS_ENDPOINT_URL": self.settings.endpoint,
-            }
-        )
-        env.update(self._extension_env(config))
-        return env
-
-    def _code_dir(self, config: FunctionConfig, code: bytes) -> Path:
-        """The function's ZIP, extracted once per content (read-only for the workers by their mount)."""
-        key = hashlib.sha256(config.code_sha.encode()).hexdigest()[:24]
-        target = self.settings.work_dir / "code" / key
-        with self._code_lock:
-            if target.is_dir():
-                return target
-            staging = target.with_name(f".{key}-{os.getpid()}")
-            shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir(parents=True)
-            if code:
-                with zipfile.ZipFile(BytesIO(code)) as archive:
-                    archive.extractall(staging)
-            _make_world_readable(staging)
-            staging.rename(target)
-        return target
 
     # --- provisioned concurrency ----------------------------------------------------------------------------------
 
@@ -682,13 +530,3 @@ class Runtime:
                 for pool in state.pools.values()
                 for env in pool.members
             ]
-
-
-def _make_world_readable(root: Path) -> None:
-    """The workers run as an unprivileged user: every directory traversable, every file readable."""
-    for path in [root, *root.rglob("*")]:
-        mode = path.lstat().st_mode
-        if stat.S_ISDIR(mode):
-            path.chmod(0o755)
-        elif stat.S_ISREG(mode):
-            path.chmod(0o755 if mode & 0o111 else 0o644)

@@ -37,8 +37,9 @@ from moto.core.exceptions import JsonRESTError
 
 from local_cloud import lambda_api, lambda_bootstrap, lambda_env
 from local_cloud.front import Environ, StartResponse
+from local_cloud.lambda_config import SESSION_TOKEN, FunctionConfig, RuntimeSettings
 from local_cloud.lambda_env import RuntimeEnv
-from local_cloud.lambda_pool import LOG_TAIL_BYTES, SESSION_TOKEN, FunctionConfig, Runtime, RuntimeSettings
+from local_cloud.lambda_pool import LOG_TAIL_BYTES, Runtime
 from tools.tf import CACHE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,12 +148,11 @@ def install(ctx: Any) -> None:
     settings = RuntimeSettings(
         endpoint=ctx.endpoint, work_dir=work_dir, support_dir=support_dir, hide=hide, uid=uid, gid=gid
     )
-    extension = lambda_api.SecretsExtension(ctx.endpoint, SESSION_TOKEN)
-    _runtime = Runtime(settings, ctx.processes, runtime_env, extension.env_for)
+    extensions = lambda_api.SecretsExtensions(ctx.endpoint, SESSION_TOKEN)
+    _runtime = Runtime(settings, ctx.processes, runtime_env, extensions.start_for)
     _apply_hooks()
     lambda_api.install(_runtime)
     ctx.on_reset(_runtime.stop_all)
-    ctx.on_shutdown(extension.close)
     ctx.on_shutdown(_runtime.close)
     ctx.front.add_internal("lambda", _workers_app)
 

@@ -106,7 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         invocation = self.server.backend.next_invocation()
         if invocation is None:
-            self._send_json(500, {"errorType": "Runtime.Stopping", "errorMessage": "the execution environment is stopping"})
+            stopping = {"errorType": "Runtime.Stopping", "errorMessage": "the execution environment is stopping"}
+            self._send_json(500, stopping)
             self.close_connection = True
             return
         headers = {
@@ -134,7 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
         if match["kind"] == "response":
             accepted = backend.invocation_response(request_id, body)
         else:
-            accepted = backend.invocation_error(request_id, body, self.headers.get(ERROR_TYPE_HEADER, "Runtime.Unknown"))
+            error_type = self.headers.get(ERROR_TYPE_HEADER, "Runtime.Unknown")
+            accepted = backend.invocation_error(request_id, body, error_type)
         if accepted:
             self._send_json(202, {"status": "OK"})
         else:

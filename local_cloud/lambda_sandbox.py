@@ -83,7 +83,7 @@ def _enter_namespace() -> bool:
         _call(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
         return True
     uid, gid = os.geteuid(), os.getegid()
-    _call(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare(CLONE_NEWUSER|CLONE_NEWNS) (unprivileged user namespaces)")
+    _call(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare(CLONE_NEWUSER|CLONE_NEWNS) (user namespaces)")
     with open("/proc/self/setgroups", "w") as f:
         f.write("deny")
     with open("/proc/self/uid_map", "w") as f:

@@ -164,9 +164,10 @@ class OutputCapture:
 class Worker:
     """One execution environment; the Runtime API's backend. Thread-safe: one invocation at a time by contract."""
 
-    def __init__(self, spec: WorkerSpec, supervisor: Supervisor) -> None:
+    def __init__(self, spec: WorkerSpec, supervisor: Supervisor, on_stop: Callable[[], None] | None = None) -> None:
         self.spec = spec
         self._supervisor = supervisor
+        self._on_stop = on_stop  # stops what belongs to this environment only (e.g. its secrets extension)
         self._cond = threading.Condition()
         self._pending: Invocation | None = None
         self._current: Invocation | None = None
@@ -242,6 +243,8 @@ class Worker:
             self.output.close()
         if self._api is not None:
             self._api.close()
+        if self._on_stop is not None:
+            self._on_stop()
 
     def _on_eof(self) -> None:
         assert self._child is not None

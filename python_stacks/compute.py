@@ -62,8 +62,7 @@ class Functions(Construct):
         )
         self.code_hash = Fn.filebase64sha256(zip_asset.path)
         self.by_type = {spec.resource_type: self._function(spec) for spec in FUNCTIONS}
-        if not config.target.concessions.skip_lambda_invocations:
-            self._run_migration(zip_asset.asset_hash)
+        self._run_migration(zip_asset.asset_hash)
 
     def _environment(self, spec: FunctionSpec) -> dict[str, str]:
         database = self._inputs.database

@@ -44,8 +44,6 @@ class EmulatorConcessions:
 
     # moto's bucket-policy engine evaluates only StringEquals, so the deny-non-TLS statement denies every request.
     omit_tls_only_bucket_policy: bool = False
-    # moto runs Lambda code only in Docker, which the local machines lack: deploy-time invocations are skipped.
-    skip_lambda_invocations: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +100,6 @@ def target_for(name: str | None, local_endpoint: str | None = None) -> Target:
         return Target(
             name="local",
             endpoint=endpoint.rstrip("/"),
-            concessions=EmulatorConcessions(omit_tls_only_bucket_policy=True, skip_lambda_invocations=True),
+            concessions=EmulatorConcessions(omit_tls_only_bucket_policy=True),
         )
     raise InvalidTargetError(f"unknown TARGET {name!r}: valid targets are local, aws")

@@ -8,6 +8,8 @@ import io
 import json
 import os
 import signal
+import socket
+import subprocess
 import textwrap
 import threading
 import time
@@ -47,6 +49,15 @@ PROBE = textwrap.dedent(
         if action == "allocate":
             hoard = bytearray(event["mb"] * 1024 * 1024)
             return {"allocated": len(hoard)}
+        if action == "secret":
+            import urllib.parse, urllib.request
+            port = os.environ["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"]
+            request = urllib.request.Request(
+                f"http://localhost:{port}/secretsmanager/get?secretId={urllib.parse.quote(event['arn'], safe='')}",
+                headers={"X-Aws-Parameters-Secrets-Token": os.environ["AWS_SESSION_TOKEN"]},
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return {"port": int(port), "secret": json.loads(response.read())["SecretString"]}
         if action == "emf":
             print(json.dumps(event["document"]))
         if action == "aws":
@@ -372,7 +383,11 @@ def test_emf_lines_become_cloudwatch_metrics(lambdas: Lambdas) -> None:
         "_aws": {
             "Timestamp": int(time.time() * 1000),
             "CloudWatchMetrics": [
-                {"Namespace": namespace, "Dimensions": [["service"]], "Metrics": [{"Name": "TradesCreated", "Unit": "Count"}]}
+                {
+                    "Namespace": namespace,
+                    "Dimensions": [["service"]],
+                    "Metrics": [{"Name": "TradesCreated", "Unit": "Count"}],
+                }
             ],
         },
         "service": "trades-api",
@@ -398,12 +413,19 @@ def test_provisioned_concurrency_prewarms_workers_of_the_alias_version(lambdas: 
     version = client.publish_version(FunctionName=name)["Version"]
     client.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
     with pytest.raises(ClientError, match="unpublished function versions"):
-        client.put_provisioned_concurrency_config(FunctionName=name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1)
-    put = client.put_provisioned_concurrency_config(FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=2)
+        client.put_provisioned_concurrency_config(
+            FunctionName=name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1
+        )
+    put = client.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=2
+    )
     assert put["RequestedProvisionedConcurrentExecutions"] == 2
-    ready = wait_for(lambda: client.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")["Status"] == "READY")
-    assert ready
-    config = client.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+
+    def current() -> dict[str, Any]:
+        return client.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+
+    assert wait_for(lambda: current()["Status"] == "READY")
+    config = current()
     assert config["AllocatedProvisionedConcurrentExecutions"] == 2
     workers = lambdas.workers(name)
     assert len(workers) == 2 and all(w["provisioned"] and w["version"] == version for w in workers)
@@ -419,11 +441,108 @@ def test_provisioned_concurrency_prewarms_workers_of_the_alias_version(lambdas: 
     assert wait_for(lambda: all(not alive(w["pid"]) for w in workers))
 
 
-def test_awss_parameters_and_secrets_layer_is_accepted_and_other_unknown_layers_are_not(lambdas: Lambdas) -> None:
+TERRAFORM_PROVISIONED = """
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}
+variable "endpoint" { type = string }
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  endpoints {
+    iam    = var.endpoint
+    lambda = var.endpoint
+    sts    = var.endpoint
+  }
+}
+resource "aws_iam_role" "this" {
+  name               = "tf-provisioned"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }]
+  })
+}
+resource "aws_lambda_function" "this" {
+  function_name    = "tf-provisioned"
+  role             = aws_iam_role.this.arn
+  runtime          = "python3.12"
+  handler          = "app.handler"
+  filename         = "${path.module}/code.zip"
+  source_code_hash = filebase64sha256("${path.module}/code.zip")
+  publish          = true
+}
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+}
+resource "aws_lambda_provisioned_concurrency_config" "live" {
+  function_name                     = aws_lambda_alias.live.function_name
+  qualifier                         = aws_lambda_alias.live.name
+  provisioned_concurrent_executions = 2
+}
+resource "aws_lambda_invocation" "probe" {
+  function_name = aws_lambda_function.this.function_name
+  qualifier     = aws_lambda_alias.live.name
+  input         = jsonencode({ from = "terraform" })
+  depends_on    = [aws_lambda_provisioned_concurrency_config.live]
+}
+output "result" { value = aws_lambda_invocation.probe.result }
+"""
+
+
+def test_terraform_provisions_concurrency_and_invokes_through_the_alias(tmp_path: Path) -> None:
+    from tools.tf import terraform_binary, terraform_env
+
+    server = Emulator.private()
+    try:
+        (tmp_path / "main.tf").write_text(TERRAFORM_PROVISIONED)
+        (tmp_path / "code.zip").write_bytes(zipped({"app.py": PROBE}))
+        env = terraform_env()
+        variables = ["-var", f"endpoint={server.endpoint}"]
+
+        def terraform(*args: str) -> str:
+            command = [terraform_binary(), *args]
+            done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+            return done.stdout
+
+        terraform("init", "-input=false")
+        terraform("apply", "-auto-approve", "-input=false", *variables)
+        result = json.loads(json.loads(terraform("output", "-json"))["result"]["value"])
+        assert result["env"]["AWS_LAMBDA_INITIALIZATION_TYPE"] == "provisioned-concurrency"
+        assert result["invoked_arn"].endswith(":function:tf-provisioned:live")
+        workers = Lambdas(server).workers("tf-provisioned")
+        assert len(workers) == 2 and all(w["provisioned"] and w["version"] == "1" for w in workers)
+        terraform("destroy", "-auto-approve", "-input=false", *variables)
+        assert wait_for(lambda: all(not alive(w["pid"]) for w in workers))
+    finally:
+        server.stop()
+
+
+def test_awss_parameters_and_secrets_layer_is_accepted_and_serves_the_extensions_api(lambdas: Lambdas) -> None:
+    secret = aws_client(lambdas.emulator.endpoint, "secretsmanager").create_secret(
+        Name=f"app-{uuid.uuid4().hex[:6]}", SecretString='{"username": "trades_api"}'
+    )
     name = lambdas.deploy(Layers=[PARAMETERS_SECRETS_LAYER])
     layers = lambdas.client.get_function(FunctionName=name)["Configuration"]["Layers"]
     assert [layer["Arn"] for layer in layers] == [PARAMETERS_SECRETS_LAYER]
-    assert "pid" in lambdas.invoke(name)[1]
+    _, answer = lambdas.invoke(name, {"action": "secret", "arn": secret["ARN"]})
+    assert answer["secret"] == '{"username": "trades_api"}'
+    assert answer["port"] != 2773  # a free port of this environment's own extension
+    lambdas.client.delete_function(FunctionName=name)
+
+    def closed() -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", answer["port"])) != 0
+
+    assert wait_for(closed), "the extension stopped with its execution environment"
     with pytest.raises(ClientError):
         lambdas.deploy(Layers=["arn:aws:lambda:us-east-1:999999999999:layer:SomethingElse:1"])
 
@@ -431,7 +550,9 @@ def test_awss_parameters_and_secrets_layer_is_accepted_and_other_unknown_layers_
 # --- the real shared ZIP -------------------------------------------------------------------------------------------
 
 
-def test_the_shared_zip_runs_and_a_missing_setting_is_a_config_error_at_init(lambdas: Lambdas, lambda_zip: Path) -> None:
+def test_the_shared_zip_runs_and_a_missing_setting_is_a_config_error_at_init(
+    lambdas: Lambdas, lambda_zip: Path
+) -> None:
     name = f"api-{uuid.uuid4().hex[:8]}"
     lambdas.client.create_function(
         FunctionName=name, Runtime="python3.12", Role=lambdas.role, Handler="handlers.api.handler",
@@ -445,7 +566,7 @@ def test_the_shared_zip_runs_and_a_missing_setting_is_a_config_error_at_init(lam
 # --- process hygiene -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ending", ["SIGKILL", "SIGTERM"])
+@pytest.mark.parametrize("ending", ["SIGKILL", "SIGTERM", "reset"])
 def test_a_stopped_or_killed_emulator_leaves_no_worker_and_no_run_directory(ending: str) -> None:
     server = Emulator.private()
     try:
@@ -456,6 +577,11 @@ def test_a_stopped_or_killed_emulator_leaves_no_worker_and_no_run_directory(endi
         assert server_pid is not None and pids and all(alive(pid) for pid in pids)
         run_dirs = list(server.state_dir.glob(f"run-{server_pid}"))
         assert run_dirs
+        if ending == "reset":  # moto's state goes, and with it every worker; the emulator runs on
+            server.reset()
+            assert wait_for(lambda: all(not alive(pid) for pid in pids)), "workers outlived moto's state"
+            assert alive(server_pid) and Lambdas(server).workers() == []
+            return
         if ending == "SIGKILL":
             os.kill(server_pid, signal.SIGKILL)
         else:

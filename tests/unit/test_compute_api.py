@@ -152,15 +152,13 @@ def test_existing_zone_is_looked_up_by_id(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("workspace", ALL)
-def test_migration_runs_on_aws_and_is_a_named_concession_locally(
-    synth: Synthesized, synth_aws: Synthesized, workspace: str
-) -> None:
-    (invocation,) = synth_aws.trading(workspace).resources("aws_lambda_invocation").values()
-    assert invocation["function_name"].endswith(".function_name}")
-    assert "migrate" in invocation["function_name"]
-    assert set(invocation["triggers"]) == {"code"}
-    assert "module.aurora" in invocation["depends_on"]
-    assert synth.trading(workspace).resources("aws_lambda_invocation") == {}
+def test_migration_runs_at_deploy_on_both_targets(synth: Synthesized, synth_aws: Synthesized, workspace: str) -> None:
+    for synthesized in (synth_aws, synth):
+        (invocation,) = synthesized.trading(workspace).resources("aws_lambda_invocation").values()
+        assert invocation["function_name"].endswith(".function_name}")
+        assert "migrate" in invocation["function_name"]
+        assert set(invocation["triggers"]) == {"code"}
+        assert "module.aurora" in invocation["depends_on"]
 
 
 @pytest.mark.parametrize("workspace", ALL)

@@ -40,7 +40,10 @@ def test_emf_gives_one_metric_per_dimension_set_with_every_value() -> None:
     "document",
     [
         {"message": "an ordinary JSON log line"},
-        {"_aws": {"CloudWatchMetrics": [{"Namespace": "n", "Dimensions": [["absent"]], "Metrics": [{"Name": "m"}]}]}, "m": 1},
+        {
+            "_aws": {"CloudWatchMetrics": [{"Namespace": "n", "Dimensions": [["absent"]], "Metrics": [{"Name": "m"}]}]},
+            "m": 1,
+        },
         {"_aws": {"CloudWatchMetrics": [{"Namespace": "n", "Metrics": [{"Name": "m"}]}]}, "m": "not a number"},
         {"_aws": {"CloudWatchMetrics": "not a list"}},
     ],
@@ -56,9 +59,8 @@ def test_platform_lines_are_lambdas() -> None:
         "REPORT RequestId: r1\tDuration: 2.35 ms\tBilled Duration: 103 ms\tMemory Size: 512 MB\t"
         "Max Memory Used: 60 MB\tInit Duration: 100.00 ms"
     )
-    assert lambda_logs.report_line("r1", duration_ms=3000.0, memory_mb=128, max_memory_mb=20, status="timeout").endswith(
-        "\tStatus: timeout"
-    )
+    timed_out = lambda_logs.report_line("r1", duration_ms=3000.0, memory_mb=128, max_memory_mb=20, status="timeout")
+    assert timed_out.endswith("\tStatus: timeout")
     assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", lambda_logs.stream_name("$LATEST"))
     assert re.fullmatch(r".+Z r1 Task timed out after 3.00 seconds", lambda_logs.timeout_line("r1", 3))
 

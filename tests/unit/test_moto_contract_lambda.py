@@ -16,7 +16,7 @@ import json
 import uuid
 import zipfile
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -31,7 +31,7 @@ from moto.cloudwatch.models import cloudwatch_backends
 from moto.logs.models import logs_backends
 
 from local_cloud import lambda_api, lambda_logs
-from local_cloud.lambda_pool import FunctionConfig, TooManyRequestsException
+from local_cloud.lambda_config import FunctionConfig, TooManyRequestsException
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 CODE = "def handler(event, context):\n    return event\n"
@@ -107,10 +107,17 @@ def test_every_invoke_path_goes_through_function_invoke_and_invoke_lambda(
     assert calls == [(name, {"a": 1}), (name, {}), (name, {"b": 2})]
 
 
-def test_moto_reads_the_invoke_qualifier_from_the_wrong_key(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_moto_reads_the_invoke_qualifier_from_the_wrong_key(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The upstream bug lambda_runtime's LambdaResponse.invoke wrapper fixes; drop the fix when this fails."""
     seen: list[str] = []
-    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", lambda self, event=None: (seen.append(str(self.version)) or "{}", False, ""))
+
+    def record(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+        seen.append(str(self.version))
+        return "{}", False, ""
+
+    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", record)
     name = _function(aws)
     version = aws["lambda"].publish_version(FunctionName=name)["Version"]
     aws["lambda"].invoke(FunctionName=name, Qualifier=version, Payload=b"{}")
@@ -135,7 +142,9 @@ def test_code_bytes_are_the_zip_whether_inline_or_from_s3(aws: dict[str, Any]) -
 
 
 def test_the_function_attributes_a_worker_is_configured_from(aws: dict[str, Any]) -> None:
-    name = _function(aws, MemorySize=512, Timeout=30, Environment={"Variables": {"A": "1"}}, EphemeralStorage={"Size": 1024})
+    name = _function(
+        aws, MemorySize=512, Timeout=30, Environment={"Variables": {"A": "1"}}, EphemeralStorage={"Size": 1024}
+    )
     aws["lambda"].put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=5)
     version = aws["lambda"].publish_version(FunctionName=name)["Version"]
     aws["lambda"].update_function_configuration(FunctionName=name, Environment={"Variables": {"A": "2"}})
@@ -214,7 +223,9 @@ def test_moto_dispatches_the_added_provisioned_concurrency_routes(api_installed:
         client = aws["lambda"]
         version = client.publish_version(FunctionName=name)["Version"]
         client.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
-        put = client.put_provisioned_concurrency_config(FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=3)
+        put = client.put_provisioned_concurrency_config(
+            FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=3
+        )
         assert put["RequestedProvisionedConcurrentExecutions"] == 3 and put["Status"] == "READY"
         assert api_installed.configs["live"].version == version  # the alias resolved to its version
         got = client.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
@@ -222,7 +233,9 @@ def test_moto_dispatches_the_added_provisioned_concurrency_routes(api_installed:
         listed = client.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"]
         assert [c["FunctionArn"] for c in listed] == [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}:live"]
         with pytest.raises(client.exceptions.InvalidParameterValueException, match="unpublished"):
-            client.put_provisioned_concurrency_config(FunctionName=name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1)
+            client.put_provisioned_concurrency_config(
+                FunctionName=name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1
+            )
         client.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
         with pytest.raises(client.exceptions.ProvisionedConcurrencyConfigNotFoundException):
             client.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
@@ -234,14 +247,16 @@ def test_create_function_reads_a_layer_version_through_layers_versions_by_arn(ap
         role = _client("iam").create_role(RoleName=f"r-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument="{}")
         aws = {"lambda": _client("lambda"), "role": role["Role"]["Arn"]}
         name = _function(aws, Layers=[published])
-        assert aws["lambda"].get_function(FunctionName=name)["Configuration"]["Layers"] == [{"Arn": published, "CodeSize": 0}]
+        layers = aws["lambda"].get_function(FunctionName=name)["Configuration"]["Layers"]
+        assert layers == [{"Arn": published, "CodeSize": 0}]
         with pytest.raises(Exception, match="LayerVersion does not exist"):
             _function(aws, Layers=["arn:aws:lambda:us-east-1:999999999999:layer:Other:1"])
 
 
 def test_moto_rejects_the_published_layer_without_the_hook(aws: dict[str, Any]) -> None:
     with pytest.raises(Exception, match="LayerVersion does not exist"):
-        _function(aws, Layers=["arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:12"])
+        layer = "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:12"
+        _function(aws, Layers=[layer])
 
 
 def test_a_throttle_is_a_429_rest_error() -> None:
@@ -267,7 +282,7 @@ def test_the_logs_backend_methods_the_runtime_writes_with() -> None:
 def test_the_cloudwatch_backend_takes_metric_data_with_naive_utc_timestamps() -> None:
     namespace = f"ns-{uuid.uuid4().hex[:8]}"
     with mock_aws():
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         cloudwatch_backends[ACCOUNT][REGION].put_metric_data(
             namespace,
             [{"MetricName": "TradesCreated", "Values": [1.0, 2.0], "Unit": "Count", "Timestamp": now,
