@@ -174,4 +174,7 @@ def _resolve_route(environ: Environ, start_response: StartResponse) -> Iterable[
 
 
 def install(ctx: Context) -> None:
+    if rds.state() is None:
+        # Not an error (LOCAL_CLOUD_EXTENSIONS may leave rds out on purpose), but every answer will be 404.
+        print("local_cloud: network without rds: no endpoint resolves to an emulated database", flush=True)
     ctx.front.add_internal("network", _resolve_route)
