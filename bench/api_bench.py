@@ -232,9 +232,6 @@ def main(argv: list[str]) -> int:
             address = api_address(config, outputs)
             assert address is not None
             lam, logs, apigateway = (aws_client(emulator.endpoint, s) for s in ("lambda", "logs", "apigateway"))
-            # Idempotent: a no-op when the deploy already ran it (aws_lambda_invocation), the schema otherwise.
-            lam.invoke(FunctionName=f"migrate-{config.naming.environment_suffix}", Payload=b"{}")
-
             function = lam.get_function_configuration(FunctionName=f"trades-api-{config.naming.environment_suffix}")
             started = time.perf_counter()
             with urllib.request.urlopen(f"{address.base_url}/health", timeout=60) as response:
@@ -262,9 +259,6 @@ def main(argv: list[str]) -> int:
                              "ratio": round(api["req_per_s"] / direct["req_per_s"], 3)})
             report["load"] = rows
             report["moto_round_trip"] = moto_round_trip(emulator.endpoint)
-            if config.target.concessions.skip_lambda_invocations:
-                report["notes"].append("the stack skipped the deploy-time migration (skip_lambda_invocations): the "
-                                       "deploy time does not include it; the benchmark invoked it afterwards")
             deployment.destroy(with_data=True, synthesize=False)
     finally:
         emulator.stop()
