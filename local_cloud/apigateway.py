@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from moto.apigateway.models import apigateway_backends
@@ -46,10 +47,6 @@ from local_cloud.apigateway_throttling import Throttles, account_limits, method_
 
 ENTRY_KEY = "local_cloud.apigateway.entry"  # the predicate's finding, handed to the app in the WSGI environ
 ROUTE_NAME = "execute-api"
-STATUS_TEXT = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
-               404: "Not Found", 413: "Payload Too Large", 429: "Too Many Requests",
-               500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-               504: "Gateway Timeout"}
 
 
 def new_ids(now: float | None = None) -> RequestIds:
@@ -70,6 +67,13 @@ class _Integration:
     called: bool = False
     status: int | None = None  # the Lambda service's answer (200 also for a function error)
     milliseconds: float | None = None
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Status"
 
 
 class Gateway:
@@ -121,9 +125,10 @@ class Gateway:
         own = {name.lower() for name, _ in added} | {"content-length"}
         headers_out = [(n, v) for n, v in response.headers if n.lower() not in own]
         headers_out += added + [("Content-Length", str(len(response.body)))]
-        status = f"{response.status} {STATUS_TEXT.get(response.status, 'Status')}"
-        start_response(status, headers_out)
+        start_response(f"{response.status} {_phrase(response.status)}", headers_out)
         if request is not None and route is not None:
+            # Before the body goes out, so a client that reads the log or the metrics right after its answer
+            # finds its request there.
             apigateway_observe.record(apigateway_observe.Outcome(
                 request=request, route=route, caller=caller, ids=ids, status=response.status,
                 response_length=len(response.body), latency_ms=(time.perf_counter() - started) * 1000,

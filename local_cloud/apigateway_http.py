@@ -39,14 +39,6 @@ class Request:
                 return value
         return None
 
-    @property
-    def host_name(self) -> str:
-        """The Host header without a port, lower case."""
-        host = self.host.strip().lower()
-        if host.startswith("["):  # an IPv6 literal
-            return host.split("]", 1)[0] + "]"
-        return host.rsplit(":", 1)[0] if ":" in host else host
-
     @classmethod
     def from_environ(cls, environ: dict[str, Any]) -> Request:
         raw_target = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or "")
@@ -56,9 +48,11 @@ class Request:
             raw_target = "/" + raw_target.split("://", 1)[1].split("/", 1)[-1]
         raw_path = raw_target.split("?", 1)[0] or "/"
         path = str(environ.get("PATH_INFO") or "/").encode("latin-1").decode("utf-8", "replace")
-        length = environ.get("CONTENT_LENGTH")
-        stream = get_input_stream(environ, safe_fallback=True, max_content_length=MAX_PAYLOAD_BYTES + 1)
-        body = stream.read(int(length)) if length and str(length).isdigit() else stream.read()
+        length = str(environ.get("CONTENT_LENGTH") or "")
+        stream = get_input_stream(environ, safe_fallback=True)
+        # One byte past the limit is enough to refuse a payload as too large (the caller checks).
+        limit = MAX_PAYLOAD_BYTES + 1
+        body = stream.read(min(int(length), limit)) if length.isdigit() else stream.read(limit)
         return cls(
             method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
             host=str(environ.get("HTTP_HOST") or ""),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import threading
@@ -98,10 +99,14 @@ def source_arn(route: Route, http_method: str) -> str:
 # --------------------------------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+
+
 def _like(pattern: str, value: str) -> bool:
     """IAM's StringLike / ArnLike: ``*`` any run of characters, ``?`` one character, case-sensitive."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.DOTALL) is not None
+    return _wildcard(pattern).fullmatch(value) is not None
 
 
 def _values(value: Any) -> list[str]:

@@ -5,6 +5,7 @@ dev and prod are deployed side by side on a private emulator (a free port) and r
 file order and build on each other. To stay near ten minutes on two cores, prod's destroy (final snapshot) and
 redeploy (restore) run in a background thread started by one test and joined by a later one, while the dev tests
 in between run; dev is destroyed in that window too. The last test kills the emulator with SIGKILL.
+About 8 minutes on 2 cores (12 under heavy load), most of it the two deploys and prod's destroy and redeploy.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import pytest
 
 from python_stacks.app_builder import load_configs
 from python_stacks.config import StackConfig
+from tests.support import local_rds
 from tests.support.awscurl import Answer, awscurl
 from tools.deploy import Deployment
 from tools.emulator import Emulator, aws_client
@@ -73,12 +75,16 @@ class Platform:
         (found,) = [c for c in self.internal("rds/clusters/") if c["identifier"] == f"aurora-{workspace}"]
         return found
 
-    def master_connection(self, workspace: str, **tls: Any) -> pymysql.Connection:
+    def master_connection(self, workspace: str, *, plaintext: bool = False) -> pymysql.Connection:
+        """The master user (RDS-managed secret) on the cluster's server: TLS verified for the writer endpoint's
+        name, as the functions connect, or ``plaintext``."""
         cluster = self.cluster(workspace)
         secret = json.loads(self.boto("secretsmanager").get_secret_value(SecretId=cluster["secret_arn"])
                             ["SecretString"])
-        return pymysql.connect(host=cluster["address"], port=cluster["port"], user=secret["username"],
-                               password=secret["password"], connect_timeout=10, **tls)
+        if plaintext:
+            return pymysql.connect(host=cluster["address"], port=cluster["port"], user=secret["username"],
+                                   password=secret["password"], connect_timeout=10, ssl_disabled=True)
+        return local_rds.connect(cluster, secret["username"], secret["password"])
 
 
 def plain(url: str, *, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None
@@ -89,12 +95,6 @@ def plain(url: str, *, method: str = "GET", data: bytes | None = None, headers: 
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
-
-
-def ca_bundle() -> str:
-    done = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "local_cloud.tls", "ca-path"], cwd=ROOT,
-                          capture_output=True, text=True, check=True, timeout=120)
-    return done.stdout.strip()
 
 
 def alive(pid: int) -> bool:
@@ -122,8 +122,8 @@ def eventually(check: Callable[[], bool], timeout: float = 60.0) -> bool:
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Iterator[Platform]:
     emulator = Emulator.private()
+    world = Platform(emulator, tmp_path_factory.mktemp("platform") / "root" / "cdktf.out")
     try:
-        world = Platform(emulator, tmp_path_factory.mktemp("platform") / "root" / "cdktf.out")
         synth(list(world.configs.values()), world.outdir)
         world.deployments["dev"].ensure_account_settings()
         with ThreadPoolExecutor(max_workers=len(WORKSPACES)) as pool:
@@ -131,6 +131,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Iter
             world.outputs.update(zip(WORKSPACES, deployed, strict=True))
         yield world
     finally:
+        world.background.shutdown(wait=True)  # a prod cycle still running (a failed test) ends before the emulator
         emulator.stop()
 
 
@@ -191,7 +192,7 @@ def test_unsigned_and_wrongly_signed_trade_requests_are_refused(platform: Platfo
     unknown = awscurl(f"{base}/trades/1", access_key="AKIAUNKNOWN000000000")
     assert (unknown.status, unknown.json()) == (403, {"message": "The security token included in the request is "
                                                                  "invalid."})
-    with platform.master_connection("dev", ssl={"ca": ca_bundle()}) as connection, connection.cursor() as cursor:
+    with platform.master_connection("dev") as connection, connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM trading.trades WHERE client_order_id = 'refused-1'")
         assert cursor.fetchone() == (0,), "a refused request never reached the function"
 
@@ -210,7 +211,7 @@ def test_the_migration_ran_during_deploy(platform: Platform) -> None:
     reports = logs.filter_log_events(logGroupName="/aws/lambda/migrate-dev", filterPattern="REPORT")["events"]
     assert reports, "the migration function ran"
     # ... and the schema it creates is in the database, read with the RDS-managed master secret.
-    with platform.master_connection("dev", ssl={"ca": ca_bundle()}) as connection, connection.cursor() as cursor:
+    with platform.master_connection("dev") as connection, connection.cursor() as cursor:
         cursor.execute("SELECT MAX(version), COUNT(*) FROM trading.schema_version")
         version, applied = cursor.fetchone()
         assert version >= 1 and applied == version
@@ -220,9 +221,9 @@ def test_the_migration_ran_during_deploy(platform: Platform) -> None:
 
 def test_the_database_endpoints_really_use_tls(platform: Platform) -> None:
     with pytest.raises(pymysql.err.OperationalError) as refused:
-        platform.master_connection("dev").close()  # plaintext
+        platform.master_connection("dev", plaintext=True).close()
     assert refused.value.args[0] in (3159, 1045), refused.value  # require_secure_transport (or refused login)
-    with platform.master_connection("dev", ssl={"ca": ca_bundle()}) as connection, connection.cursor() as cursor:
+    with platform.master_connection("dev") as connection, connection.cursor() as cursor:
         cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
         assert cursor.fetchone()[1] in ("TLSv1.2", "TLSv1.3")
 
@@ -331,16 +332,21 @@ def test_without_the_database_ingress_rule_requests_fail_503_and_health_reports_
     function_groups = set(function["VpcConfig"]["SecurityGroupIds"])
     (cluster,) = rds.describe_db_clusters(DBClusterIdentifier="aurora-dev")["DBClusters"]
     database_groups = [g["VpcSecurityGroupId"] for g in cluster["VpcSecurityGroups"]]
-    revoked = []
-    for group in ec2.describe_security_groups(GroupIds=database_groups)["SecurityGroups"]:
-        for permission in group["IpPermissions"]:
-            pairs = [p for p in permission.get("UserIdGroupPairs", []) if p["GroupId"] in function_groups]
-            if pairs:
-                rule = {k: permission[k] for k in ("IpProtocol", "FromPort", "ToPort")}
-                rule["UserIdGroupPairs"] = [{"GroupId": p["GroupId"]} for p in pairs]
-                ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[rule])
-                revoked.append((group["GroupId"], rule))
-    assert revoked, "the database admits the functions' security group"
+    # moto matches a revoke on the rule's description too (AWS ignores it): revoke the pair as described.
+    rules = {
+        (group["GroupId"], permission["IpProtocol"], permission["FromPort"], permission["ToPort"], pair["GroupId"],
+         pair.get("Description"))
+        for group in ec2.describe_security_groups(GroupIds=database_groups)["SecurityGroups"]
+        for permission in group["IpPermissions"]
+        for pair in permission.get("UserIdGroupPairs", [])
+        if pair["GroupId"] in function_groups
+    }
+    assert rules, "the database admits the functions' security group"
+    revoked = [(group, {"IpProtocol": protocol, "FromPort": low, "ToPort": high,
+                        "UserIdGroupPairs": [{"GroupId": source, **({"Description": note} if note else {})}]})
+               for group, protocol, low, high, source, note in sorted(rules, key=str)]
+    for group_id, rule in revoked:
+        ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
 
     # Established connections survive a rule change (security groups track connections); a new execution
     # environment must connect anew. A changed environment gets a fresh worker.
@@ -352,7 +358,9 @@ def test_without_the_database_ingress_rule_requests_fail_503_and_health_reports_
     assert refused.status == 503, refused.body
     assert refused.json()["error"] == "service_unavailable"
     status, body = plain(f"{base}/health")
-    assert status == 503 and b"writer" in body, body
+    assert status == 503, body
+    # handlers/README.md: the 503's details name each database endpoint that is down.
+    assert "writer: unavailable" in json.loads(body).get("details", []), body
 
     for group_id, rule in revoked:
         ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])

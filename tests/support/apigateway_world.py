@@ -114,7 +114,7 @@ def lambda_zip() -> bytes:
     return buffer.getvalue()
 
 
-def _add_route(apigateway: Any, api_id: str, resource_id: str, method: str, uri: str, *,
+def add_route(apigateway: Any, api_id: str, resource_id: str, method: str, uri: str, *,
                authorization: str = "NONE", parameters: dict[str, bool] | None = None,
                validator: str | None = None, timeout_ms: int | None = None) -> None:
     apigateway.put_method(restApiId=api_id, resourceId=resource_id, httpMethod=method,
@@ -161,13 +161,13 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         validator = apigateway.create_request_validator(restApiId=api_id, name="validator", validateRequestBody=True,
                                                         validateRequestParameters=True)["id"]
         uri = invoke_uri(function_arn)
-        _add_route(apigateway, api_id, resources["/trades"], "POST", uri, authorization="AWS_IAM",
+        add_route(apigateway, api_id, resources["/trades"], "POST", uri, authorization="AWS_IAM",
                    validator=validator)
-        _add_route(apigateway, api_id, resources["/trades/{id}"], "GET", uri, authorization="AWS_IAM",
+        add_route(apigateway, api_id, resources["/trades/{id}"], "GET", uri, authorization="AWS_IAM",
                    parameters={"method.request.path.id": True}, validator=validator)
-        _add_route(apigateway, api_id, resources["/trades/latest"], "GET", uri)
-        _add_route(apigateway, api_id, resources["/health"], "GET", uri, validator=validator)
-        _add_route(apigateway, api_id, resources["/files/{proxy+}"], "ANY", uri)
+        add_route(apigateway, api_id, resources["/trades/latest"], "GET", uri)
+        add_route(apigateway, api_id, resources["/health"], "GET", uri, validator=validator)
+        add_route(apigateway, api_id, resources["/files/{proxy+}"], "ANY", uri)
         lam.add_permission(FunctionName="trades-api-dev", StatementId="AllowInvokeFromApiGateway",
                            Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
                            SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*/*")

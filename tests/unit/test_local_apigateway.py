@@ -23,7 +23,7 @@ from tests.support.apigateway_world import (
     STAGE,
     VERSIONED_DOMAIN,
     World,
-    _add_route,
+    add_route,
     event_of,
     invoke_uri,
     json_of,
@@ -114,9 +114,9 @@ def test_a_disabled_execute_api_endpoint_answers_only_through_the_custom_domain(
 def test_a_stage_serves_its_deployment_not_the_api_as_edited_since(world: World) -> None:
     apigateway = world.boto("apigateway")
     added = apigateway.create_resource(restApiId=world.api_id, parentId=world.resources["/"], pathPart="added")["id"]
-    _add_route(apigateway, world.api_id, added, "GET", invoke_uri(world.function_arn))
+    add_route(apigateway, world.api_id, added, "GET", invoke_uri(world.function_arn))
     # moto has no UpdateMethod: a method put again replaces it.
-    _add_route(apigateway, world.api_id, world.resources["/health"], "GET", invoke_uri(world.function_arn),
+    add_route(apigateway, world.api_id, world.resources["/health"], "GET", invoke_uri(world.function_arn),
                authorization="AWS_IAM")
     assert world.get("/added").get_data() == MISSING_TOKEN, "not deployed yet"
     assert world.get("/health").status_code == 200, "the deployed /health is still open"
@@ -257,7 +257,7 @@ def test_a_function_error_is_502(world: World) -> None:
 def test_past_the_integration_timeout_the_answer_is_504(world: World) -> None:
     apigateway = world.boto("apigateway")
     slow = apigateway.create_resource(restApiId=world.api_id, parentId=world.resources["/"], pathPart="slow")["id"]
-    _add_route(apigateway, world.api_id, slow, "GET", invoke_uri(world.function_arn), timeout_ms=100)
+    add_route(apigateway, world.api_id, slow, "GET", invoke_uri(world.function_arn), timeout_ms=100)
     world.deploy()
 
     def sleepy(fn: Any, event: dict[str, Any]) -> tuple[str, bool]:
@@ -309,7 +309,7 @@ def test_an_alias_in_the_integration_uri_invokes_that_alias_under_its_own_permis
     version = lam.publish_version(FunctionName="trades-api-dev")["Version"]
     lam.create_alias(FunctionName="trades-api-dev", Name="live", FunctionVersion=version)
     live = apigateway.create_resource(restApiId=world.api_id, parentId=world.resources["/"], pathPart="live")["id"]
-    _add_route(apigateway, world.api_id, live, "GET", invoke_uri(f"{world.function_arn}:live"))
+    add_route(apigateway, world.api_id, live, "GET", invoke_uri(f"{world.function_arn}:live"))
     world.deploy()
     assert world.get("/live").status_code == 500, "the unqualified function's permission does not cover the alias"
     lam.add_permission(FunctionName="trades-api-dev", Qualifier="live", StatementId="live",
@@ -328,7 +328,7 @@ def test_an_alias_in_the_integration_uri_invokes_that_alias_under_its_own_permis
 def test_the_request_validator_refuses_a_missing_required_parameter(world: World) -> None:
     apigateway = world.boto("apigateway")
     validator = apigateway.get_request_validators(restApiId=world.api_id)["items"][0]["id"]
-    _add_route(apigateway, world.api_id, world.resources["/health"], "GET", invoke_uri(world.function_arn),
+    add_route(apigateway, world.api_id, world.resources["/health"], "GET", invoke_uri(world.function_arn),
                parameters={"method.request.querystring.q": True}, validator=validator)
     world.deploy()
     response = world.get("/health")
@@ -420,3 +420,9 @@ def test_requests_become_api_gateway_metrics_with_detailed_dimensions_when_enabl
     assert (total("Count", route), total("5XXError", route), total("4XXError", route)) == (2, 1, 0)
     assert total("Latency", route, "SampleCount") == 2
     assert total("IntegrationLatency", route, "SampleCount") == 2
+
+
+def test_a_payload_over_10_mb_is_refused_before_anything_runs(world: World) -> None:
+    response = world.client.put(world.user_request_url("/files/big"), data=b"x" * (10 * 1024 * 1024 + 1))
+    assert (response.status_code, response.get_data()) == (413, b'{"message":"Request Too Long"}')
+    assert world.invocations == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import time
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -230,3 +231,39 @@ def test_iam_and_sts_keep_the_keys_the_emulator_verifies(aws: dict[str, Any]) ->
     user_id, arn, account = sts.get_caller_identity(key["AccessKeyId"], REGION)
     assert (arn, account) == (f"arn:aws:iam::{ACCOUNT}:user/u", ACCOUNT)
     assert list(iam_backends.iter_backends())
+
+
+def test_a_stage_keeps_access_log_settings_and_the_metrics_switch(aws: dict[str, Any]) -> None:
+    api_id, _, _ = _api(aws)
+    apigateway = aws["apigateway"]
+    apigateway.create_deployment(restApiId=api_id, stageName="dev")
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/x"
+    # What the provider sends for access_log_settings and for metrics_enabled in aws_api_gateway_method_settings.
+    apigateway.update_stage(restApiId=api_id, stageName="dev", patchOperations=[
+        {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": arn},
+        {"op": "replace", "path": "/accessLogSettings/format", "value": '{"id":"$context.requestId"}'},
+        {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
+    ])
+    stage = _backend().apis[api_id].stages["dev"]
+    assert stage.access_log_settings == {"destinationArn": arn, "format": '{"id":"$context.requestId"}'}
+    assert stage.method_settings["*/*"]["metricsEnabled"] is True
+
+
+def test_cloudwatch_and_logs_take_what_execute_api_records(aws: dict[str, Any]) -> None:
+    from datetime import datetime
+
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.logs.models import logs_backends
+
+    assert list(inspect.signature(cloudwatch_backends[ACCOUNT][REGION].put_metric_data).parameters) == [
+        "namespace", "metric_data"]
+    cloudwatch_backends[ACCOUNT][REGION].put_metric_data("AWS/ApiGateway", [{
+        "MetricName": "Count", "Value": 1.0, "Unit": "Count", "Timestamp": datetime.utcnow(),
+        "Dimensions": [{"Name": "ApiName", "Value": "a"}]}])
+    assert boto3.client("cloudwatch", **KEYS).list_metrics(Namespace="AWS/ApiGateway")["Metrics"]
+    logs = logs_backends[ACCOUNT][REGION]
+    logs.ensure_log_group("/aws/apigateway/x")
+    logs.ensure_log_stream("/aws/apigateway/x", "api_dev")
+    logs.put_log_events("/aws/apigateway/x", "api_dev", [{"timestamp": int(time.time() * 1000), "message": "line"}])
+    events = boto3.client("logs", **KEYS).filter_log_events(logGroupName="/aws/apigateway/x")["events"]
+    assert [e["message"] for e in events] == ["line"]
