@@ -9,7 +9,7 @@ until the server is ready and talks to it as its administrator.
   ``.cache/local_cloud/mariadb/`` (keyed by server version and install options): a copy takes milliseconds where
   ``mariadb-install-db`` takes seconds.
 - The administrator is ``root@localhost`` over the server's Unix socket, which lives in the server's own
-  directory; ``ServerSpec.restrict_root`` drops the TCP root accounts, so on an emulated cluster only the
+  data directory; ``ServerSpec.restrict_root`` drops the TCP root accounts, so on an emulated cluster only the
   emulator is root (the part ``rdsadmin`` plays on RDS), and clients see the master user alone.
 - Server defaults follow MySQL 8.0 (Aurora MySQL 3) where MariaDB's differ: utf8mb4 with the accent- and
   case-insensitive UCA collation (MariaDB's counterpart of ``utf8mb4_0900_ai_ci``) and MySQL 8.0's ``sql_mode``.
@@ -122,6 +122,15 @@ def template_dir() -> Path:
     return template
 
 
+SOCKET_NAME = "mysqld.sock"
+PID_FILE = "mysqld.pid"
+
+
+def socket_of(pid: int) -> str:
+    """The Unix socket of the server with this PID, through its working directory (see ``ServerSpec.socket``)."""
+    return f"/proc/{pid}/cwd/{SOCKET_NAME}"
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     """One private server: data, socket, pid and log files all under ``directory``; TCP on 127.0.0.1:``port``."""
@@ -139,8 +148,19 @@ class ServerSpec:
         return self.directory / "data"
 
     @property
-    def socket(self) -> Path:
-        return self.directory / "mysqld.sock"
+    def socket(self) -> str:
+        """Where clients reach the server's Unix socket.
+
+        A socket path must fit in 107 bytes, which a deep checkout (``…/.cache/emulator/run-<pid>/rds/<cluster>/``)
+        exceeds. So the server creates the socket under a relative name in its working directory (mariadbd works
+        in its data directory), and clients go through ``/proc/<pid>/cwd``: short at any depth, and as private as
+        the directory (only the server's owner may follow another process's cwd).
+        """
+        try:
+            pid = int((self.directory / PID_FILE).read_text())
+        except (OSError, ValueError):
+            return str(self.datadir / SOCKET_NAME)  # not started yet: connecting fails and the caller retries
+        return socket_of(pid)
 
     @property
     def log_path(self) -> Path:
@@ -161,8 +181,8 @@ class ServerSpec:
             f"--datadir={self.datadir}",
             f"--port={self.port}",
             f"--bind-address={self.host}",
-            f"--socket={self.socket}",
-            f"--pid-file={self.directory / 'mysqld.pid'}",
+            f"--socket={SOCKET_NAME}",  # relative: created in the data directory (see ``socket``)
+            f"--pid-file={self.directory / PID_FILE}",
             f"--log-error={self.log_path}",
             "--skip-name-resolve",
             *SERVER_OPTIONS,
@@ -175,7 +195,7 @@ class ServerSpec:
 
     def admin(self, **kwargs: Any) -> pymysql.connections.Connection:
         """``root`` over the Unix socket."""
-        options: dict[str, Any] = {"unix_socket": str(self.socket), "user": "root", "password": "",
+        options: dict[str, Any] = {"unix_socket": self.socket, "user": "root", "password": "",
                                    "autocommit": True, "connect_timeout": 5}
         options.update(kwargs)
         return pymysql.connect(**options)
@@ -187,7 +207,9 @@ class ServerSpec:
             if process.poll() is not None:
                 raise MariaDBError(f"mariadbd exited with {process.returncode}:\n{self.log_tail()}")
             try:
-                self.admin(connect_timeout=1).close()
+                # By the process, not the pid file: after a crash the file names the dead server until the new one
+                # rewrites it, which would make the restart look later than it is.
+                self.admin(connect_timeout=1, unix_socket=socket_of(process.pid)).close()
                 return
             except pymysql.err.OperationalError:
                 if time.monotonic() > deadline:

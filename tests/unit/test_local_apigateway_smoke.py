@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from python_stacks.app_builder import load_configs
+from python_stacks.config import EXAMPLE_AWS_ZONE
 from tools.smoke import SAMPLE_TRADE, api_address, how_to_call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +39,7 @@ def test_locally_the_base_url_is_the_emulators_execute_api_endpoint() -> None:
 
 
 def test_on_aws_the_base_url_is_the_stage_invoke_url_and_no_keys_are_printed() -> None:
-    (config,) = load_configs(["dev"], {"TARGET": "aws"})
+    (config,) = load_configs(["dev"], {"TARGET": "aws", **EXAMPLE_AWS_ZONE})
     lines = how_to_call(config, OUTPUTS)
     assert lines[0] == f"API base URL (AWS): {OUTPUTS['api_invoke_url']}"
     assert not any("--secret_key" in line for line in lines)
