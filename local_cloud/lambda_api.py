@@ -1,5 +1,6 @@
-"""Lambda APIs and facts moto 5.2.5 lacks that the stack uses: provisioned concurrency, and AWS-published layers
-(the AWS Parameters and Secrets Lambda Extension), whose HTTP API the workers of functions carrying it get.
+"""Lambda APIs and facts moto 5.2.5 lacks that the stack uses: provisioned concurrency, the account's settings, and
+AWS-published layers (the AWS Parameters and Secrets Lambda Extension), whose HTTP API the workers of functions
+carrying it get.
 
 - Provisioned concurrency: ``Put/Get/Delete/ListProvisionedConcurrencyConfig(s)`` are served by moto's own Lambda
   dispatcher (an added URL pattern and LambdaResponse methods), so errors come in moto's Lambda shape. A config on
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -43,6 +45,10 @@ PARAMETERS_SECRETS_LAYER = re.compile(
 PUBLISHED_LAYERS = (PARAMETERS_SECRETS_LAYER,)
 PORT_VARIABLE = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 PROVISIONED_PATH = r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$"
+ACCOUNT_SETTINGS_PATH = r"{0}/(?P<api_version>[^/]+)/account-settings/?$"
+# AWS's default per-region quota; moto enforces it on PutFunctionConcurrency (with AWS's 100 kept unreserved)
+# when MOTO_LAMBDA_CONCURRENCY_QUOTA is set, which local_cloud/server.py does.
+DEFAULT_CONCURRENCY_QUOTA = 1000
 
 
 class ProvisionedConcurrencyConfigNotFoundException(LambdaClientError):
@@ -142,7 +148,30 @@ def list_provisioned_concurrency_configs(self: LambdaResponse) -> TYPE_RESPONSE:
     return 200, {}, json.dumps({"ProvisionedConcurrencyConfigs": listed})
 
 
+def get_account_settings(self: LambdaResponse) -> TYPE_RESPONSE:
+    """``GetAccountSettings``: the concurrency quota and what the account's functions leave unreserved (what
+    tools/preflight.py checks before a real deploy), and the account's usage."""
+    limit = int(os.environ.get("MOTO_LAMBDA_CONCURRENCY_QUOTA") or DEFAULT_CONCURRENCY_QUOTA)
+    functions = list(self.backend.list_functions())
+    reserved = sum(int(fn.reserved_concurrency or 0) for fn in functions)
+    settings = {
+        "AccountLimit": {
+            "TotalCodeSize": 80530636800,
+            "CodeSizeUnzipped": 262144000,
+            "CodeSizeZipped": 52428800,
+            "ConcurrentExecutions": limit,
+            "UnreservedConcurrentExecutions": limit - reserved,
+        },
+        "AccountUsage": {
+            "TotalCodeSize": sum(int(fn.code_size or 0) for fn in functions),
+            "FunctionCount": len(functions),
+        },
+    }
+    return 200, {}, json.dumps(settings)
+
+
 _RESPONSE_METHODS: dict[str, Callable[[LambdaResponse], TYPE_RESPONSE]] = {
+    "get_account_settings": get_account_settings,
     "put_provisioned_concurrency_config": put_provisioned_concurrency_config,
     "get_provisioned_concurrency_config": get_provisioned_concurrency_config,
     "delete_provisioned_concurrency_config": delete_provisioned_concurrency_config,
@@ -207,6 +236,7 @@ def install(runtime: Runtime) -> None:
     global _runtime
     _runtime = runtime
     lambda_urls.url_paths.setdefault(PROVISIONED_PATH, LambdaResponse.dispatch)
+    lambda_urls.url_paths.setdefault(ACCOUNT_SETTINGS_PATH, LambdaResponse.dispatch)
     for name, method in _RESPONSE_METHODS.items():
         setattr(LambdaResponse, name, method)
 

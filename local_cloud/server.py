@@ -40,6 +40,9 @@ MOTO_SETTINGS = {
     "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
     # ACM certificates become ISSUED after this many seconds instead of moto's default 60.
     "MOTO_ACM_VALIDATION_WAIT": "1",
+    # AWS's default Lambda concurrency quota per region; moto then refuses reservations that leave fewer than 100
+    # executions unreserved, as AWS does.
+    "MOTO_LAMBDA_CONCURRENCY_QUOTA": "1000",
 }
 
 

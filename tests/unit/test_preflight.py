@@ -271,11 +271,27 @@ def test_the_workspace_reserves_what_the_stack_reserves(synth) -> None:  # type:
 def test_lambda_concurrency_against_the_emulator(fresh: Emulator) -> None:
     cfg = config(fresh, None)
     client = preflight.client_factory(cfg)
-    try:
-        client("lambda").get_account_settings()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"the emulator has no Lambda GetAccountSettings ({type(exc).__name__})")
     assert preflight.check_lambda_concurrency(cfg, client).ok
+    # Another team's function reserves most of the account: the workspace's reservation would leave < 100.
+    lambda_ = client("lambda")
+    iam = client("iam")
+    role = iam.create_role(RoleName="role-other-team", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lambda_.create_function(FunctionName="other-team", Runtime="python3.12", Role=role, Handler="x.handler",
+                            Code={"ZipFile": _tiny_zip()})
+    lambda_.put_function_concurrency(FunctionName="other-team", ReservedConcurrentExecutions=895)
+    finding = preflight.check_lambda_concurrency(cfg, client)
+    assert not finding.ok
+    assert finding.message.startswith("the workspace reserves 11 of the account's 1000 concurrent executions")
+
+
+def _tiny_zip() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("x.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
 
 
 def test_no_credentials_stop_the_preflight_in_one_line(tmp_path: Path) -> None:
