@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
+from python_stacks.errors import UserError
+
 if TYPE_CHECKING:
     from cdktf import TerraformStack
 
@@ -49,7 +51,7 @@ _KMS_KEY = re.compile(
 _S3_ONLY = ("TF_STATE_BUCKET", "TF_STATE_REGION", "TF_STATE_KMS_KEY_ID", "TF_STATE_LOCK", "TF_STATE_LOCK_TABLE")
 
 
-class BackendConfigError(ValueError):
+class BackendConfigError(UserError, ValueError):
     """The TF_BACKEND / TF_STATE_* settings do not describe a usable backend."""
 
 

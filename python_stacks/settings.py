@@ -10,9 +10,10 @@ import ipaddress
 from dataclasses import dataclass
 
 from python_stacks.constants import REGION
+from python_stacks.errors import UserError
 
 
-class UnknownWorkspaceError(ValueError):
+class UnknownWorkspaceError(UserError, ValueError):
     """The Terraform workspace is not one this project knows."""
 
 
