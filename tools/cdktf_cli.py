@@ -7,7 +7,8 @@ CDKTF CLI"). It
    (``make setup`` does it up front; CI and a fresh clone get it on first use);
 2. before a command that synthesizes, validates the workspace's settings and builds the shared ZIP when it is
    missing or stale, so a user error is one line and exit status 2 here as everywhere (cdktf itself would wrap the
-   app's one line in its own message and exit 1);
+   app's one line in its own message and exit 1); before one that talks to AWS with ``TARGET=local`` (the default),
+   starts or reuses the local emulator, as ``make deploy`` does;
 3. runs the CLI in the project root with the tooling's Terraform settings (``tools.tf.tooling_env``: the provider
    mirror for offline machines, no telemetry or version checks).
 
@@ -34,6 +35,8 @@ LOCK_STAMP = CLI_DIR / "node_modules" / ".trading-lock.sha256"
 # cdktf commands (and aliases) that run the app first, unless --skip-synth says the output is already there.
 SYNTHESIZING = frozenset({"synth", "synthesize", "deploy", "apply", "destroy", "diff", "plan", "list", "watch",
                           "output", "outputs"})
+# ... and of those, the ones that run Terraform against the target.
+REACHING_AWS = SYNTHESIZING - {"synth", "synthesize", "list"}
 
 
 class CliSetupError(UserError):
@@ -68,20 +71,39 @@ def ensure_cli(log_prefix: str = "cdktf-cli") -> Path:
     return CLI_BIN
 
 
+def _command(argv: Sequence[str]) -> str | None:
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def _helps(argv: Sequence[str]) -> bool:
+    return any(arg in ("--help", "-h") for arg in argv)
+
+
 def synthesizes(argv: Sequence[str]) -> bool:
     """True when cdktf will run the app: a synthesizing command without --skip-synth or --help."""
-    command = next((arg for arg in argv if not arg.startswith("-")), None)
-    flags = {arg.split("=", 1)[0] for arg in argv if arg.startswith("-")}
-    return command in SYNTHESIZING and not flags & {"--skip-synth", "--help", "-h"}
+    skips = any(arg.split("=", 1)[0] == "--skip-synth" for arg in argv)
+    return _command(argv) in SYNTHESIZING and not skips and not _helps(argv)
 
 
-def preflight() -> None:
-    """What the app would reject, rejected here first in one line; the ZIP built when missing or stale."""
+def reaches_aws(argv: Sequence[str]) -> bool:
+    return _command(argv) in REACHING_AWS and not _helps(argv)
+
+
+def preflight(argv: Sequence[str]) -> None:
+    """What the app would reject, rejected here first in one line; the ZIP built when missing or stale; the local
+    emulator running when the command needs it."""
     from python_stacks.app_builder import load_configs
     from tools.synth import ensure_lambda_zip
 
-    load_configs([os.environ.get("TF_WORKSPACE", "")])
-    ensure_lambda_zip()
+    (config,) = load_configs([os.environ.get("TF_WORKSPACE", "")])
+    if synthesizes(argv):
+        ensure_lambda_zip()
+    if reaches_aws(argv) and config.target.is_local:
+        from tools.emulator import Emulator, port_of
+
+        started = Emulator(port_of(config.target.endpoint)).start()
+        print(f"emulator: {'started' if started else 'reusing'} moto server at {config.target.endpoint}",
+              file=sys.stderr, flush=True)
 
 
 def cli_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -95,16 +117,18 @@ def main(argv: list[str]) -> int:
         if argv[:1] == ["--install"]:
             print(f"cdktf-cli: {ensure_cli()} (cdktf-cli pinned by {CLI_DIR.relative_to(ROOT)}/package-lock.json)")
             return 0
-        if synthesizes(argv):
-            preflight()  # before the install: a wrong setting fails in one line, not after 420 MB of npm
+        if synthesizes(argv) or reaches_aws(argv):
+            preflight(argv)  # before the install: a wrong setting fails in one line, not after 420 MB of npm
         binary = ensure_cli()
         os.chdir(ROOT)  # cdktf.json and its relative app command live here
         os.execve(binary, [str(binary), *argv], cli_env())
         return 0  # not reached
 
+    from tools.emulator import EmulatorError
+
     try:
         return exit_on_user_error(run)
-    except CliInstallError as exc:
+    except (CliInstallError, EmulatorError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

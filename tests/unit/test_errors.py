@@ -17,7 +17,7 @@ from python_stacks.errors import EXIT_USER_ERROR, UserError, exit_on_user_error,
 from python_stacks.naming import InvalidSuffixError
 from python_stacks.settings import UnknownWorkspaceError
 from python_stacks.target import InvalidTargetError
-from tools.cdktf_cli import CliSetupError, synthesizes
+from tools.cdktf_cli import CliSetupError, reaches_aws, synthesizes
 from tools.synth import PackageFailedError
 from tools.tf import TerraformSetupError
 
@@ -87,11 +87,14 @@ def test_make_passes_the_one_line_through(clean_env: dict[str, str]) -> None:
     assert (result.returncode, ours) == (2, [UNKNOWN]), result.stdout + result.stderr
 
 
-def test_the_wrapper_checks_only_before_commands_that_synthesize() -> None:
+def test_the_wrapper_prepares_only_what_the_command_needs() -> None:
     assert synthesizes(["deploy", "*", "--auto-approve"]) and synthesizes(["synth", "--hcl"])
     assert synthesizes(["outputs"]) and synthesizes(["plan", "trading-dev"])
     assert not synthesizes(["deploy", "--skip-synth"]) and not synthesizes(["deploy", "--help"])
     assert not synthesizes(["--version"]) and not synthesizes(["debug"]) and not synthesizes([])
+    # The local emulator is started only for commands that run Terraform against it, --skip-synth or not.
+    assert reaches_aws(["deploy", "*"]) and reaches_aws(["destroy", "--skip-synth"]) and reaches_aws(["output"])
+    assert not reaches_aws(["synth"]) and not reaches_aws(["list"]) and not reaches_aws(["deploy", "-h"])
 
 
 def test_the_zip_is_rebuilt_when_missing_or_older_than_what_it_is_built_from(tmp_path: Path) -> None:
