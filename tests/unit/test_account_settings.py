@@ -38,7 +38,8 @@ def test_the_account_stack_adopts_the_role_the_account_already_holds(synth: Synt
     (lookup,) = account.data("aws_iam_roles").items()
     (block,) = account.config["import"]
     # Zero or one role name, read at plan time; each one is imported into the module's role.
-    assert block == {"for_each": f"${{data.aws_iam_roles.{lookup[0]}.names}}", "to": ROLE_ADDRESS, "id": "${each.value}"}
+    names = f"${{data.aws_iam_roles.{lookup[0]}.names}}"
+    assert block == {"for_each": names, "to": ROLE_ADDRESS, "id": "${each.value}"}
     assert lookup[1]["name_regex"] == f"^{cloudwatch_role_name(REGION)}$"
     # for_each in an import block needs Terraform 1.7.
     assert account.config["terraform"]["required_version"] == ">= 1.7"
