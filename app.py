@@ -17,11 +17,14 @@ from python_stacks.errors import exit_on_user_error
 
 def main() -> int:
     from python_stacks.app_builder import load_configs
-    from tools.synth import ensure_lambda_zip, synth
+    from tools.synth import ensure_lambda_zip, register_account_workspace, synth
 
-    configs = load_configs([os.environ.get("TF_WORKSPACE", "")])
+    (config,) = load_configs([os.environ.get("TF_WORKSPACE", "")])
     ensure_lambda_zip()
-    synth(configs, Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")))
+    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+    synth([config], outdir)
+    # The CLI runs `terraform init` for every stack in TF_WORKSPACE's workspace next.
+    register_account_workspace(config, outdir)
     return 0
 
 

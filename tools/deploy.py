@@ -62,15 +62,16 @@ class StackRun:
     workspace: str
     prefix: str
 
-    def env(self) -> dict[str, str]:
+    def env(self, workspace: str | None = None) -> dict[str, str]:
         env = terraform_env()
-        env["TF_WORKSPACE"] = self.workspace
+        env["TF_WORKSPACE"] = workspace or self.workspace
         return env
 
-    def run(self, args: Sequence[str], *, stream: bool = True) -> str:
+    def run(self, args: Sequence[str], *, stream: bool = True, workspace: str | None = None) -> str:
         command = [terraform_binary(), *args]
         process = subprocess.Popen(
-            command, cwd=self.directory, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command, cwd=self.directory, env=self.env(workspace), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
         )
         lines: list[str] = []
         assert process.stdout is not None
@@ -84,7 +85,10 @@ class StackRun:
         return "".join(lines)
 
     def init(self) -> None:
-        self.run(["init", "-input=false", "-no-color"], stream=False)
+        # In the default workspace, which every backend has: `init` refuses a TF_WORKSPACE the backend does not hold
+        # yet once it holds another one (the account stack's state holds one per workspace). Plan and apply then
+        # create the workspace's state as they write it.
+        self.run(["init", "-input=false", "-no-color"], stream=False, workspace="default")
 
     def apply(self, variables: Mapping[str, str] | None = None) -> None:
         var_args = [f"-var={key}={value}" for key, value in (variables or {}).items()]

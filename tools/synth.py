@@ -16,6 +16,7 @@ from pathlib import Path
 from python_stacks import runtime
 from python_stacks.app_builder import load_configs
 from python_stacks.artifact import explicit_zip, lambda_zip_path, rebuild_reason
+from python_stacks.backend import local_state_dir
 from python_stacks.config import StackConfig
 from python_stacks.errors import UserError, exit_on_user_error
 from python_stacks.settings import WORKSPACES
@@ -45,6 +46,17 @@ def ensure_lambda_zip(log: bool = True) -> Path:
             last = lines[-1].removeprefix("error: ") if lines else f"exit status {result.returncode}"
             raise PackageFailedError(f"building the shared Lambda ZIP failed: {last} (`make package` shows it all)")
     return lambda_zip_path()
+
+
+def register_account_workspace(config: StackConfig, outdir: Path) -> None:
+    """Make ``config``'s workspace known to the account stack's local state, as ``terraform workspace new`` would:
+    an empty folder. The account stack keeps one state per workspace (docs/decisions/0013-account-settings-state.md),
+    and ``terraform init`` with TF_WORKSPACE set, as the cdktf CLI runs it, refuses a workspace the backend does not
+    hold once it holds another. The tooling's own runs need none of this (they init in the default workspace); with
+    the S3 backend a further workspace is created by its first ``make deploy`` (docs/deploy.md).
+    """
+    if config.backend.kind == "local":
+        (local_state_dir(outdir, ACCOUNT_STACK_ID) / config.workspace).mkdir(parents=True, exist_ok=True)
 
 
 def synth(configs: list[StackConfig], outdir: Path) -> list[Path]:

@@ -10,7 +10,8 @@ other:
 3. ``cdktf deploy '*'`` deploys every stack of dev in one command, in dependency order, with no null output;
 4. make plans only the documented emulator noise on the CLI's state and prints its outputs, and make's account
    step adopts the role when the state is gone (a second machine, a wiped .state/);
-5. ``cdktf destroy '*'`` removes everything, the account role included, after make applied the account stack last.
+5. another workspace's ``cdktf diff`` finds the account stack ready and plans to adopt the role;
+6. ``cdktf destroy '*'`` removes everything, the account role included, after make applied the account stack last.
 
 A second full ``make deploy`` would only re-apply the noise of step 4 (≈ 3 minutes of provider waits), so the
 plans stand for it.
@@ -202,6 +203,14 @@ def test_make_finds_the_state_the_cli_left_and_plans_only_the_documented_emulato
     progress = capsys.readouterr().out
     assert f"Import complete [id={cloudwatch_role_name(REGION)}]" in progress
     assert "Resources: 1 imported" in progress
+
+
+def test_another_workspace_finds_the_account_stack_ready_under_the_cli(project: Project) -> None:
+    # Terraform's init refuses TF_WORKSPACE=staging once the account state holds dev but not staging; the CLI's
+    # app registers the workspace, and the plan adopts the role dev's state already holds.
+    plan = ok(project.cdktf("diff", "account-settings", "--no-color", OFFLINE, TF_WORKSPACE="staging"))
+    assert f'(imported from "{cloudwatch_role_name(REGION)}")' in plan and "Plan: 1 to import" in plan, plan
+    assert (project.root / ".state" / "account-settings" / "staging").is_dir()
 
 
 def test_cdktf_destroy_removes_everything(project: Project) -> None:

@@ -4,12 +4,14 @@ outside that state, and the stacks declare their order to cdktf (docs/decisions/
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import hcl2
 
 from python_stacks.account_stack import MODULE_ID, ROLE_ADDRESS, cloudwatch_role_name
 from python_stacks.app_builder import load_configs
+from python_stacks.backend import local_state_dir
 from python_stacks.constants import REGION
 from tests.conftest import WORKSPACES
 from tests.support.stacks import Synthesized
@@ -59,3 +61,10 @@ def test_make_runs_the_account_stack_in_the_workspace_the_cli_runs_it_in(tmp_pat
     # The cdktf CLI applies every stack of the app in TF_WORKSPACE's workspace; make must read the same state.
     for config in load_configs(WORKSPACES, {"TARGET": "local"}):
         assert Deployment(config, tmp_path / "cdktf.out").account.workspace == config.workspace
+
+
+def test_the_workspace_folder_the_cli_path_creates_is_where_the_local_backend_looks(synth: Synthesized) -> None:
+    account = synth.stack("account-settings")
+    backend = account.config["terraform"]["backend"]["local"]
+    expected = os.path.normpath(account.directory.absolute() / backend["workspace_dir"])
+    assert str(local_state_dir(synth.outdir, "account-settings")) == expected
