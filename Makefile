@@ -6,13 +6,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The pinned cdktf CLI (tools/cdktf_cli.py writes this stamp after `npm ci`).
+CDKTF_CLI := tools/cdktf-cli/node_modules/.trading-lock.sha256
 # The workspace follows TF_WORKSPACE like plain Terraform; WORKSPACE=x overrides it.
 WORKSPACE ?= $(TF_WORKSPACE)
 TARGET ?= local
 export TARGET
 
 .PHONY: help setup synth validate test test-fast test-e2e test-modules package deploy destroy destroy-data outputs smoke \
-	emulator-stop preflight bench hcl-export provider6-check diagram state-bootstrap state-env check module-docs clean
+	emulator-stop preflight bench hcl-export provider6-check diagram state-bootstrap state-env check module-docs clean \
+	cdktf-cli tf-env
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -24,7 +27,16 @@ $(STAMP): requirements.txt requirements-dev.txt handlers/requirements.txt tools/
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-setup: $(STAMP) ## Install everything the project needs (idempotent)
+setup: $(STAMP) $(CDKTF_CLI) ## Install everything the project needs (idempotent)
+
+$(CDKTF_CLI): tools/cdktf-cli/package-lock.json | $(STAMP)
+	@$(PY) -m tools.cdktf_cli --install
+
+cdktf-cli: $(STAMP) ## Install the pinned cdktf CLI; run it as tools/cdktf-cli/cdktf (README: "The standard CDKTF CLI")
+	@$(PY) -m tools.cdktf_cli --install
+
+tf-env: $(STAMP) ## Print the exports that point any terraform or cdktf run at the tooling's CLI configuration (eval them)
+	@$(PY) -c 'from tools.tf import shell_exports; print(shell_exports(), end="")'
 
 synth: package ## Synthesize all workspaces, or WORKSPACE=x
 	@$(PY) -m tools.synth $(WORKSPACE)

@@ -27,9 +27,13 @@ def build_app(configs: Iterable[StackConfig], outdir: Path | str = "cdktf.out") 
 
     configs = list(configs)
     app = App(outdir=str(outdir))
-    if configs:
-        AccountSettingsStack(app, configs[0])
+    account = AccountSettingsStack(app, configs[0]) if configs else None
     for config in configs:
-        DataProtectionStack(app, config)
-        TradingStack(app, config)
+        data_protection = DataProtectionStack(app, config)
+        trading = TradingStack(app, config)
+        # The trading stack reads the key of the data-protection stack and logs through the account's role. Declared
+        # here, the order reaches cdktf's manifest: `cdktf deploy '*'` applies these first, `cdktf destroy` last.
+        trading.add_dependency(data_protection)
+        if account is not None:
+            trading.add_dependency(account)
     return app

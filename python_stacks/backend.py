@@ -14,10 +14,14 @@ cdktf. See docs/decisions/0007-remote-state.md.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
+
+from python_stacks.errors import UserError
 
 if TYPE_CHECKING:
     from cdktf import TerraformStack
@@ -49,7 +53,7 @@ _KMS_KEY = re.compile(
 _S3_ONLY = ("TF_STATE_BUCKET", "TF_STATE_REGION", "TF_STATE_KMS_KEY_ID", "TF_STATE_LOCK", "TF_STATE_LOCK_TABLE")
 
 
-class BackendConfigError(ValueError):
+class BackendConfigError(UserError, ValueError):
     """The TF_BACKEND / TF_STATE_* settings do not describe a usable backend."""
 
 
@@ -140,6 +144,12 @@ def backend_from_env(env: Mapping[str, str]) -> BackendChoice:
     return BackendChoice(
         S3State(bucket=bucket, region=region, kms_key_id=kms_key_id, lock=cast(LockKind, lock), lock_table=table)
     )
+
+
+def local_state_dir(outdir: Path, stack_id: str) -> Path:
+    """Where the local backend keeps ``stack_id``'s states (one folder per non-default workspace), for stacks
+    synthesized into ``outdir``."""
+    return Path(os.path.normpath(outdir.absolute() / "stacks" / stack_id / LOCAL_STATE_ROOT / stack_id))
 
 
 def add_backend(stack: TerraformStack, stack_id: str, choice: BackendChoice, target: Target) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from python_stacks.backend import LOCAL, BackendChoice, BackendConfigError, backend_from_env
+from python_stacks.errors import UserError
 from python_stacks.naming import Naming
 from python_stacks.settings import WorkspaceSettings, settings_for
 from python_stacks.target import Target, target_for
@@ -38,7 +39,7 @@ SELECTING_VARIABLES = (
 )
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """The environment does not describe a valid deployment."""
 
 

@@ -1,15 +1,40 @@
-"""Errors a user can cause through the environment; entry points print them as one line, without a traceback."""
+"""Errors a user causes and can fix (the environment, a missing build step, a missing tool), and how every entry
+point reports them: one line on stderr, exit status 2, no traceback.
+
+Every such error derives from ``UserError``; an entry point (``app.py``, ``tools/synth.py``, ``tools/deploy.py``,
+the ``tools/cdktf-cli/cdktf`` wrapper) wraps its work in ``exit_on_user_error``. Anything else is a bug or a failure
+of a tool we call (Terraform, npm) and keeps its traceback or tool output.
+
+This module imports nothing of the project, so every module can derive its errors from it.
+"""
 
 from __future__ import annotations
 
-from python_stacks.config import ConfigError
-from python_stacks.naming import InvalidSuffixError
-from python_stacks.settings import UnknownWorkspaceError
-from python_stacks.target import InvalidTargetError
+import sys
+from collections.abc import Callable
+from typing import TextIO
 
-USER_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError,
-    InvalidSuffixError,
-    UnknownWorkspaceError,
-    InvalidTargetError,
-)
+# What make, `python app.py` and the wrappers exit with on a user error (argparse uses 2 for bad usage too).
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """A mistake the user can fix; the message says what is wrong and what to do, in one line."""
+
+
+# Kept for callers written before the base class existed (`except USER_ERRORS`).
+USER_ERRORS: tuple[type[Exception], ...] = (UserError,)
+
+
+def one_line(error: BaseException) -> str:
+    """``error: <message>`` on one line, whatever whitespace the message carries."""
+    return "error: " + " ".join(str(error).split())
+
+
+def exit_on_user_error(main: Callable[[], int], stream: TextIO | None = None) -> int:
+    """Run ``main``; a ``UserError`` becomes one line on ``stream`` (stderr) and exit status 2."""
+    try:
+        return main()
+    except UserError as exc:
+        print(one_line(exc), file=stream or sys.stderr, flush=True)
+        return EXIT_USER_ERROR

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from python_stacks.errors import UserError
+
 # Short enough for the tightest AWS limits we name (IAM roles 64, RDS identifiers 63, S3 buckets 63 with the
 # account id), lower case so it is valid in S3 bucket and RDS identifiers.
 SUFFIX_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")
 
 
-class InvalidSuffixError(ValueError):
+class InvalidSuffixError(UserError, ValueError):
     """The environment suffix cannot appear in AWS resource names."""
 
 

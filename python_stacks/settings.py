@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from python_stacks.constants import REGION
+from python_stacks.errors import UserError
 
 
-class UnknownWorkspaceError(ValueError):
+class UnknownWorkspaceError(UserError, ValueError):
     """The Terraform workspace is not one this project knows."""
 
 

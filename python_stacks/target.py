@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from python_stacks.errors import UserError
+
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 # The emulator accepts any credentials; these are the ones every local client presents.
 TEST_ACCESS_KEY = TEST_SECRET_KEY = "test"
@@ -35,7 +37,7 @@ AWS_SERVICES = (
 S3_BACKEND_SERVICES = ("s3", "dynamodb", "sts", "iam")
 
 
-class InvalidTargetError(ValueError):
+class InvalidTargetError(UserError, ValueError):
     """TARGET or the local endpoint is not usable."""
 
 

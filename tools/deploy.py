@@ -2,8 +2,12 @@
 
 Usage: ``python -m tools.deploy deploy|destroy|outputs [--workspace WS] [--with-data]``. ``TARGET=local`` (default)
 starts or reuses the moto server first; ``TARGET=aws`` uses your AWS credentials (docs/deploy.md).
-Stacks apply in order (data-protection, then trading) and destroy in reverse. Where the workspace keeps its data on
-destroy (prod), ``destroy`` leaves the data-protection stack unless ``--with-data`` is given.
+Stacks apply in order (account settings and data-protection, then trading) and destroy in reverse, the order the
+stacks also declare to the cdktf CLI. Every stack runs in the workspace's Terraform workspace, so this tool and
+``cdktf deploy``/``destroy`` share one state per stack (docs/decisions/0013-account-settings-state.md). The
+account-wide stack is applied on every deploy (idempotent; it adopts a role that exists without being in its state)
+and never destroyed here. Where the workspace keeps its data on destroy (prod), ``destroy`` leaves the
+data-protection stack unless ``--with-data`` is given.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,9 +25,9 @@ from pathlib import Path
 
 from python_stacks.app_builder import load_configs
 from python_stacks.config import StackConfig
-from python_stacks.errors import USER_ERRORS
-from python_stacks.stack_names import ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE, workspace_stack_ids
-from tools.synth import synth
+from python_stacks.errors import exit_on_user_error
+from python_stacks.stack_names import ACCOUNT_STACK_ID, workspace_stack_ids
+from tools.synth import ensure_lambda_zip, synth
 from tools.tf import terraform_binary, terraform_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +38,9 @@ OUTPUTS_SHOWN = (
     ("db_reader_endpoint", "DB reader endpoint"),
     ("db_secret_arn", "DB secret ARN"),
 )
+# Deployments of several workspaces in one process (tests, benchmarks) share the account stack's folder: one
+# `terraform init`/`apply` there at a time.
+_ACCOUNT_LOCK = threading.Lock()
 
 
 class DeployError(RuntimeError):
@@ -54,15 +62,16 @@ class StackRun:
     workspace: str
     prefix: str
 
-    def env(self) -> dict[str, str]:
+    def env(self, workspace: str | None = None) -> dict[str, str]:
         env = terraform_env()
-        env["TF_WORKSPACE"] = self.workspace
+        env["TF_WORKSPACE"] = workspace or self.workspace
         return env
 
-    def run(self, args: Sequence[str], *, stream: bool = True) -> str:
+    def run(self, args: Sequence[str], *, stream: bool = True, workspace: str | None = None) -> str:
         command = [terraform_binary(), *args]
         process = subprocess.Popen(
-            command, cwd=self.directory, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command, cwd=self.directory, env=self.env(workspace), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
         )
         lines: list[str] = []
         assert process.stdout is not None
@@ -76,7 +85,10 @@ class StackRun:
         return "".join(lines)
 
     def init(self) -> None:
-        self.run(["init", "-input=false", "-no-color"], stream=False)
+        # In the default workspace, which every backend has: `init` refuses a TF_WORKSPACE the backend does not hold
+        # yet once it holds another one (the account stack's state holds one per workspace). Plan and apply then
+        # create the workspace's state as they write it.
+        self.run(["init", "-input=false", "-no-color"], stream=False, workspace="default")
 
     def apply(self, variables: Mapping[str, str] | None = None) -> None:
         var_args = [f"-var={key}={value}" for key, value in (variables or {}).items()]
@@ -121,8 +133,8 @@ class StackRun:
 def _is_progress(line: str) -> bool:
     # Terraform's per-resource progress lines and the final summaries; the rest of the plan text is noise here.
     markers = (": Creating...", ": Creation complete", ": Destroying...", ": Destruction complete",
-               ": Modifying...", ": Modifications complete", ": Still ", "Apply complete!", "Destroy complete!",
-               "Error:", "Plan:")
+               ": Modifying...", ": Modifications complete", ": Importing...", ": Import complete", ": Still ",
+               "Apply complete!", "Destroy complete!", "Error:", "Plan:")
     return any(marker in line for marker in markers)
 
 
@@ -132,7 +144,8 @@ class Deployment:
         self.outdir = outdir
         data_id, trading_id = workspace_stack_ids(config)
         prefix = f"[{config.naming.environment_suffix}]"
-        self.account = StackRun(outdir / "stacks" / ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE, "[account]")
+        # The workspace's own state of the account stack: the one the cdktf CLI uses with TF_WORKSPACE set.
+        self.account = StackRun(outdir / "stacks" / ACCOUNT_STACK_ID, config.workspace, "[account]")
         self.data = StackRun(outdir / "stacks" / data_id, config.workspace, prefix)
         self.trading = StackRun(outdir / "stacks" / trading_id, config.workspace, prefix)
 
@@ -150,10 +163,14 @@ class Deployment:
             stack.init()
 
     def ensure_account_settings(self) -> None:
-        """Apply the account-wide stack once; later deploys find it in place (it is never destroyed with a workspace)."""
-        self.account.init()
-        if not self.account.state_resources():
-            self.log(f"applying {ACCOUNT_STACK_ID} (once per account and region)")
+        """Apply the account-wide stack: a no-op when in place, an adoption when the role exists elsewhere.
+
+        Never skipped on a guess (a file's existence, a non-empty state): a state left by a failed first apply
+        holds only a data source, and skipping it would report success with the role missing.
+        """
+        with _ACCOUNT_LOCK:
+            self.account.init()
+            self.log(f"applying {ACCOUNT_STACK_ID} (shared by every workspace of the account and region)")
             self.account.apply()
 
     def deploy(self, synthesize: bool = True) -> dict[str, object]:
@@ -234,35 +251,37 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--with-data", action="store_true", help="destroy the data-protection stack too")
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     args = parser.parse_args(argv)
-    try:
-        (config,) = load_configs([args.workspace])
-    except USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if config.target.is_local:
-        from tools.emulator import Emulator, EmulatorError, port_of
 
+    def run() -> int:
+        (config,) = load_configs([args.workspace])
+        if args.command == "deploy" and not run_preflight(config):
+            return 1
+        ensure_lambda_zip()
+        if config.target.is_local:
+            from tools.emulator import Emulator, EmulatorError, port_of
+
+            try:
+                started = Emulator(port_of(config.target.endpoint)).start()
+            except EmulatorError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            print(f"emulator: {'started' if started else 'reusing'} moto server at {config.target.endpoint}",
+                  flush=True)
+        deployment = Deployment(config, args.outdir)
         try:
-            started = Emulator(port_of(config.target.endpoint)).start()
-        except EmulatorError as exc:
+            if args.command == "deploy":
+                print_outputs(config, deployment.deploy())
+            elif args.command == "destroy":
+                deployment.destroy(with_data=args.with_data)
+            else:
+                deployment.prepare()
+                print_outputs(config, deployment.trading.outputs())
+        except DeployError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        print(f"emulator: {'started' if started else 'reusing'} moto server at {config.target.endpoint}", flush=True)
-    if args.command == "deploy" and not run_preflight(config):
-        return 1
-    deployment = Deployment(config, args.outdir)
-    try:
-        if args.command == "deploy":
-            print_outputs(config, deployment.deploy())
-        elif args.command == "destroy":
-            deployment.destroy(with_data=args.with_data)
-        else:
-            deployment.prepare()
-            print_outputs(config, deployment.trading.outputs())
-    except DeployError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        return 0
+
+    return exit_on_user_error(run)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,15 @@
 Steps, with progress on stdout; exits non-zero when any step fails:
 
 1. The pinned CLI (``tools/cdktf-cli``, cdktf-cli 0.21.0, the final release) is installed with ``npm ci`` when
-   ``node_modules`` is missing or was installed from another lock file.
+   ``node_modules`` is missing or was installed from another lock file (``tools.cdktf_cli.ensure_cli``).
 2. A JSON synthesis of the same workspaces (one process) is the reference the HCL is checked against.
 3. ``cdktf synth --hcl`` per workspace (``TF_WORKSPACE=<ws>``) into ``<outdir>/<ws>``. The app command is
    ``tools.synth`` writing to the CLI's ``$CDKTF_OUTDIR``, so the output lands where the CLI looks for it.
 4. Two defects of cdktf 0.21's HCL renderer, archived upstream and never to be fixed, are repaired from the
    JSON reference, each reported (docs/leaving-cdktf.md):
    - the ``terraform`` block's plain attributes come out as ``0 = "required_version"`` (name, no value);
-   - stack-level overrides outside ``terraform`` are left out, here the workspace guard's ``precondition``.
+   - stack-level overrides outside ``terraform`` are left out, here the workspace guard's ``precondition`` and the
+     account stack's ``import`` block (which adopts an existing role).
 5. ``terraform init -backend=false`` + ``validate`` on every HCL stack, in its own workspace, and every
    resource, data source, module, output and provider of the JSON reference must be in the HCL.
 
@@ -26,7 +27,6 @@ means all of them; the default target ``aws`` exports what a real deployment run
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -41,13 +41,12 @@ from pathlib import Path
 from typing import Any
 
 from python_stacks.config import EXAMPLE_AWS_ZONE
+from python_stacks.errors import exit_on_user_error
 from python_stacks.settings import WORKSPACES as _SETTINGS
-from tools.tf import CACHE_DIR, terraform_binary, terraform_env
+from tools.cdktf_cli import CliInstallError, ensure_cli
+from tools.tf import CACHE_DIR, terraform_binary, terraform_env, tooling_env
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI_DIR = ROOT / "tools" / "cdktf-cli"
-CLI_BIN = CLI_DIR / "node_modules" / ".bin" / "cdktf"
-LOCK_STAMP = CLI_DIR / "node_modules" / ".trading-lock.sha256"
 DEFAULT_OUTDIR = CACHE_DIR / "hcl-out"
 WORKSPACES = tuple(_SETTINGS)
 # Top-level block kinds whose every label must survive the conversion.
@@ -58,23 +57,7 @@ class ExportError(RuntimeError):
     pass
 
 
-# --- the CLI --------------------------------------------------------------------------------------------------------
-
-
-def ensure_cli() -> Path:
-    """The pinned cdktf binary, installed from package-lock.json when missing or stale."""
-    lock = hashlib.sha256((CLI_DIR / "package-lock.json").read_bytes()).hexdigest()
-    if CLI_BIN.exists() and LOCK_STAMP.is_file() and LOCK_STAMP.read_text().strip() == lock:
-        return CLI_BIN
-    if not shutil.which("npm"):
-        raise ExportError("npm not found: Node.js >= 20 with npm is needed for the cdktf CLI")
-    print("hcl-export: installing the pinned cdktf CLI (npm ci, about 400 MB, once)", flush=True)
-    result = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=CLI_DIR,
-                            text=True, capture_output=True)
-    if result.returncode != 0 or not CLI_BIN.exists():
-        raise ExportError(f"npm ci failed in {CLI_DIR}:\n{result.stdout}{result.stderr}")
-    LOCK_STAMP.write_text(lock + "\n")
-    return CLI_BIN
+# --- synthesis (the pinned CLI comes from tools/cdktf_cli.py, its one installer) -----------------------------------
 
 
 def synth_env(target: str) -> dict[str, str]:
@@ -87,9 +70,9 @@ def synth_env(target: str) -> dict[str, str]:
 
 def cli_env(workspace: str, target: str) -> dict[str, str]:
     env = synth_env(target)
+    env.update(tooling_env())  # the provider mirror, no telemetry or version checks
     env.update({
         "TF_WORKSPACE": workspace,
-        "CHECKPOINT_DISABLE": "1",  # no telemetry or version checks
         "CI": "1",  # plain progress lines instead of a spinner
         "FORCE_COLOR": "0",
     })
@@ -219,10 +202,22 @@ def repair_output_preconditions(lines: list[str], outputs: Mapping[str, Any]) ->
     return fixed
 
 
+def repair_imports(lines: list[str], imports: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Append the ``import`` blocks of the JSON synthesis when the HCL has none (``to`` is an address, not a string)."""
+    if not imports or any(line == "import {" for line in lines):
+        return []
+    for block in imports:
+        lines.append("import {")
+        lines += [f"  {key} = {value if key == 'to' else hcl_value(value)}" for key, value in block.items()]
+        lines.append("}")
+    return [f"import[{len(imports)}]"]
+
+
 def repair(cdk_tf: Path, reference: Mapping[str, Any]) -> list[str]:
     lines = cdk_tf.read_text().split("\n")
     fixed = repair_terraform_block(lines, reference.get("terraform", {}))
     fixed += repair_output_preconditions(lines, reference.get("output", {}))
+    fixed += repair_imports(lines, reference.get("import", []))
     if fixed:
         cdk_tf.write_text("\n".join(lines))
     return fixed
@@ -239,11 +234,14 @@ def addresses_json(config: Mapping[str, Any]) -> set[str]:
                 found.update(f"{kind}.{name}.{label}" for label in body)
             else:
                 found.add(f"{kind}.{name}")
+    found.update(f"import.{block['to']}" for block in config.get("import", []))
     return found
 
 
 def addresses_hcl(text: str) -> set[str]:
     import hcl2
+
+    from tools.module_docs import strip_interpolation
 
     unquote = lambda label: label.strip('"')  # noqa: E731
     parsed = hcl2.loads(text)
@@ -255,6 +253,7 @@ def addresses_hcl(text: str) -> set[str]:
                     found.update(f"{kind}.{unquote(name)}.{unquote(label)}" for label in body if label != "__is_block__")
                 else:
                     found.add(f"{kind}.{unquote(name)}")
+    found.update(f"import.{strip_interpolation(block['to'])}" for block in parsed.get("import", []))
     return found
 
 
@@ -335,7 +334,7 @@ def _outside_interpolations(text: str) -> str:
 
 def export(workspaces: Sequence[str], outdir: Path, target: str = "aws") -> list[StackResult]:
     started = time.monotonic()
-    cli = ensure_cli()
+    cli = ensure_cli("hcl-export")
     subprocess.run([sys.executable, "-m", "tools.package"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     print(f"hcl-export: JSON reference for {', '.join(workspaces)} (TARGET={target})", flush=True)
     synth_json(workspaces, outdir / "json", target)
@@ -382,12 +381,15 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"error: unknown workspace(s) {', '.join(unknown)}: valid are {', '.join(WORKSPACES)}", file=sys.stderr)
         return 2
-    try:
-        results = export(args.workspaces or list(WORKSPACES), args.outdir.resolve(), args.target)
-    except ExportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 1 if any(r.error for r in results) or not results else 0
+    def run() -> int:
+        try:
+            results = export(args.workspaces or list(WORKSPACES), args.outdir.resolve(), args.target)
+        except (ExportError, CliInstallError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 1 if any(r.error for r in results) or not results else 0
+
+    return exit_on_user_error(run)
 
 
 if __name__ == "__main__":

@@ -230,11 +230,13 @@ def run_checkov(
 def checkov_json_copy(stack_json: Path, into: Path) -> Path:
     """The stack's JSON as checkov 3.3's terraform_json parser accepts it.
 
-    The parser raises on the string ``terraform.required_version`` and then reports the whole file as a parsing
-    error; that setting carries nothing a check looks at, so the copy leaves it out.
+    The parser raises on the string ``terraform.required_version``, and on the list of ``import`` blocks (the account
+    stack adopts an existing role), and then reports the whole file as a parsing error; neither carries anything a
+    check looks at (the imported resource is checked as declared), so the copy leaves them out.
     """
     config = json.loads(stack_json.read_text())
     config.get("terraform", {}).pop("required_version", None)
+    config.pop("import", None)
     target = into / f"{stack_json.parent.name}.tf.json"
     target.write_text(json.dumps(config, indent=1))
     return target

@@ -1,23 +1,62 @@
 """Synthesize the stacks of one or more workspaces in one process (the bindings load once).
 
-Usage: ``python -m tools.synth [--outdir DIR] [WORKSPACE ...]`` — no workspace means all of them.
+Usage: ``python -m tools.synth [--outdir DIR] [WORKSPACE ...]`` — no workspace means all of them. The shared ZIP is
+built first when it is missing or older than its sources (``ensure_lambda_zip``), so every entry point — make,
+``python app.py``, the cdktf CLI — synthesizes from a fresh clone without a separate ``make package``.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 from python_stacks import runtime
 from python_stacks.app_builder import load_configs
+from python_stacks.artifact import explicit_zip, lambda_zip_path, rebuild_reason
+from python_stacks.backend import local_state_dir
 from python_stacks.config import StackConfig
-from python_stacks.errors import USER_ERRORS
+from python_stacks.errors import UserError, exit_on_user_error
 from python_stacks.settings import WORKSPACES
 from python_stacks.stack_names import ACCOUNT_STACK_ID, workspace_stack_ids
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class PackageFailedError(UserError):
+    """tools/package.py could not build the ZIP (no CPython 3.12, no network for the first pip install, ...)."""
+
+
+def ensure_lambda_zip(log: bool = True) -> Path:
+    """The shared ZIP, built with ``python -m tools.package`` (what ``make package`` runs) when missing or stale.
+
+    A ZIP named by TRADING_LAMBDA_ZIP is never rebuilt: it was built elsewhere on purpose.
+    """
+    if explicit_zip() is not None:
+        return lambda_zip_path()
+    reason = rebuild_reason()
+    if reason is not None:
+        if log:
+            print(f"synth: building the shared Lambda ZIP ({reason})", flush=True)
+        result = subprocess.run([sys.executable, "-m", "tools.package"], cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+            last = lines[-1].removeprefix("error: ") if lines else f"exit status {result.returncode}"
+            raise PackageFailedError(f"building the shared Lambda ZIP failed: {last} (`make package` shows it all)")
+    return lambda_zip_path()
+
+
+def register_account_workspace(config: StackConfig, outdir: Path) -> None:
+    """Make ``config``'s workspace known to the account stack's local state, as ``terraform workspace new`` would:
+    an empty folder. The account stack keeps one state per workspace (docs/decisions/0013-account-settings-state.md),
+    and ``terraform init`` with TF_WORKSPACE set, as the cdktf CLI runs it, refuses a workspace the backend does not
+    hold once it holds another. The tooling's own runs need none of this (they init in the default workspace); with
+    the S3 backend a further workspace is created by its first ``make deploy`` (docs/deploy.md).
+    """
+    if config.backend.kind == "local":
+        (local_state_dir(outdir, ACCOUNT_STACK_ID) / config.workspace).mkdir(parents=True, exist_ok=True)
 
 
 def synth(configs: list[StackConfig], outdir: Path) -> list[Path]:
@@ -39,16 +78,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     args = parser.parse_args(argv)
     workspaces = args.workspaces or list(WORKSPACES)
-    started = time.monotonic()
-    try:
+
+    def run() -> int:
+        started = time.monotonic()
         configs = load_configs(workspaces)
-    except USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"synth: {', '.join(workspaces)} -> {args.outdir}", flush=True)
-    stacks = synth(configs, args.outdir)
-    print(f"synth: {', '.join(p.name for p in stacks)} in {time.monotonic() - started:.1f}s", flush=True)
-    return 0
+        ensure_lambda_zip()
+        print(f"synth: {', '.join(workspaces)} -> {args.outdir}", flush=True)
+        stacks = synth(configs, args.outdir)
+        print(f"synth: {', '.join(p.name for p in stacks)} in {time.monotonic() - started:.1f}s", flush=True)
+        return 0
+
+    return exit_on_user_error(run)
 
 
 if __name__ == "__main__":

@@ -5,16 +5,20 @@ Terraform registry, so every Terraform call goes through here. The mirror comes 
 detected in a few well-known places; with no mirror, Terraform installs providers from the registry as usual
 (a workstation with internet). Nothing is written to the user's home configuration.
 
-Usage: ``python -m tools.tf -chdir=DIR init``  (any terraform arguments)
+Usage: ``python -m tools.tf -chdir=DIR init``  (any terraform arguments). ``make tf-env`` prints the same settings
+as shell exports (``shell_exports``), so a plain ``terraform`` or ``cdktf`` run uses them too.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 import threading
 from pathlib import Path
+
+from python_stacks.errors import UserError, exit_on_user_error
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("TRADING_CACHE_DIR", ROOT / ".cache"))
@@ -29,7 +33,7 @@ _MIRROR_CANDIDATES = (
 )
 
 
-class TerraformSetupError(RuntimeError):
+class TerraformSetupError(UserError, RuntimeError):
     """Terraform cannot run as configured (binary missing, mirror path wrong)."""
 
 
@@ -79,11 +83,30 @@ def write_cli_config() -> Path:
     return config
 
 
+def tooling_env() -> dict[str, str]:
+    """What every Terraform or cdktf run of this project needs, whoever starts it (the tools, the cdktf CLI, a user)."""
+    return {
+        # The provider mirror (offline machines); the environment may name a file that does not exist.
+        "TF_CLI_CONFIG_FILE": str(write_cli_config()),
+        # No version or telemetry calls from Terraform and the cdktf CLI, and no writes to the home directory.
+        "CHECKPOINT_DISABLE": "1",
+        # cdktf would otherwise create ~/.terraform.d/plugin-cache and route every stack's providers through it;
+        # like the tooling, it leaves the home directory alone (the mirror's provider is linked either way).
+        "CDKTF_DISABLE_PLUGIN_CACHE_ENV": "1",
+        # No npm registry lookup for a newer cdktf-cli: the pinned 0.21.0 is the final release.
+        "DISABLE_VERSION_CHECK": "1",
+    }
+
+
+def shell_exports() -> str:
+    """``tooling_env`` as ``export`` lines for ``eval "$(make -s tf-env)"``."""
+    return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in tooling_env().items())
+
+
 def terraform_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for a Terraform subprocess: our CLI config, no checkpoint calls, no prompts."""
+    """Environment for a Terraform subprocess of the tooling: ``tooling_env``, no prompts."""
     env = dict(os.environ if base is None else base)
-    env["TF_CLI_CONFIG_FILE"] = str(write_cli_config())
-    env["CHECKPOINT_DISABLE"] = "1"
+    env.update(tooling_env())
     env["TF_IN_AUTOMATION"] = "1"
     env.setdefault("TF_INPUT", "0")
     return env
@@ -98,14 +121,12 @@ def terraform_binary() -> str:
 
 
 def main(argv: list[str]) -> int:
-    try:
+    def run() -> int:
         binary = terraform_binary()
-        env = terraform_env()
-    except TerraformSetupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    os.execve(binary, [binary, *argv], env)
-    return 0  # not reached
+        os.execve(binary, [binary, *argv], terraform_env())
+        return 0  # not reached
+
+    return exit_on_user_error(run)
 
 
 if __name__ == "__main__":

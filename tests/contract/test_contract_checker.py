@@ -51,7 +51,7 @@ def _break(config: dict[str, Any], how: str) -> dict[str, Any]:
     if how == "unknown variable":
         vpc["cidr_block"] = vpc.pop("cidr")
     elif how == "missing required variable":
-        del vpc["kms_key_arn"]
+        del vpc["private_subnets"]  # required (kms_key_arn is optional since the flow log can be off)
     elif how == "wrong literal type":
         vpc["single_nat_gateway"] = ["yes"]
     elif how == "wrong type through a local":
@@ -67,7 +67,7 @@ def _break(config: dict[str, Any], how: str) -> dict[str, Any]:
     ("how", "expected"),
     [
         ("unknown variable", "passes 'cidr_block', which the module does not declare"),
-        ("missing required variable", "required variable 'kms_key_arn' is not passed"),
+        ("missing required variable", "required variable 'private_subnets' is not passed"),
         ("wrong literal type", "variable 'single_nat_gateway': expected bool, got list"),
         ("wrong type through a local", "variable 'azs': expected list(string), got a string"),
         (

@@ -201,6 +201,14 @@ resource "aws_cloudwatch_log_group" "flow_log" {
   skip_destroy      = false
 
   tags = merge(var.tags, { Name = local.flow_log_group_name })
+
+  lifecycle {
+    # Optional only while the flow log is off (Terraform >= 1.5 cannot compare variables in a validation block).
+    precondition {
+      condition     = var.kms_key_arn != null
+      error_message = "kms_key_arn is required while enable_flow_log is true: it encrypts the flow log group. Pass a KMS key ARN, or set enable_flow_log = false."
+    }
+  }
 }
 
 resource "aws_iam_role" "flow_log" {

@@ -143,12 +143,12 @@ variable "enable_flow_log" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of the KMS key that encrypts the flow log group at rest (`arn:<partition>:kms:<region>:<account>:key/<id>`); its key policy must allow the `logs.<region>.amazonaws.com` service principal to use it."
+  description = "ARN of the KMS key that encrypts the flow log group at rest (`arn:<partition>:kms:<region>:<account>:key/<id>`); its key policy must allow the `logs.<region>.amazonaws.com` service principal to use it. Required when `enable_flow_log` is `true`; `null` otherwise."
   type        = string
-  nullable    = false
+  default     = null
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
     error_message = "The kms_key_arn must be a KMS key ARN such as `arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab` (alias ARNs are not accepted by CloudWatch Logs)."
   }
 }

@@ -285,6 +285,30 @@ run "rejects_kms_alias_arn" {
   expect_failures = [var.kms_key_arn]
 }
 
+run "rejects_flow_log_without_kms_key" {
+  command = plan
+
+  variables {
+    kms_key_arn = null
+  }
+
+  expect_failures = [aws_cloudwatch_log_group.flow_log]
+}
+
+run "accepts_no_kms_key_without_flow_log" {
+  command = plan
+
+  variables {
+    kms_key_arn     = null
+    enable_flow_log = false
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_log_group.flow_log) == 0 && length(aws_flow_log.this) == 0
+    error_message = "Without a flow log the module needs no KMS key and creates no log group."
+  }
+}
+
 run "rejects_bare_kms_key_id" {
   command = plan
 
