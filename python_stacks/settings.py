@@ -19,7 +19,7 @@ class UnknownWorkspaceError(UserError, ValueError):
     """The Terraform workspace is not one this project knows."""
 
 
-class InvalidOperationsSettingError(ValueError):
+class InvalidOperationsSettingError(UserError, ValueError):
     """An alarm threshold or an alert subscription in OPERATIONS cannot work."""
 
 

@@ -55,3 +55,51 @@ def test_patched_moto_restores_it_and_the_secret_is_managed_again(
     cluster = _restore(rds)
     assert cluster["DBClusterIdentifier"] == f"{rds[1]}-restored"
     assert cluster["MasterUserSecret"]["SecretArn"].startswith("arn:aws:secretsmanager:us-east-1:")
+
+
+def _function(client: Any, name: str, **extra: Any) -> dict[str, Any]:
+    import io
+    import zipfile
+
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("x.py", "def handler(event, context):\n    return event\n")
+    iam = boto3.client("iam", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+    role = iam.create_role(RoleName=f"role-{name}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    return client.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="x.handler",
+                                  Code={"ZipFile": code.getvalue()}, **extra)
+
+
+def test_stock_moto_drops_a_functions_logging_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    from local_cloud import lambda_logging_config as fix
+
+    monkeypatch.setattr(LambdaFunction, "__init__", fix._init)
+    monkeypatch.setattr(LambdaFunction, "get_configuration", fix._get_configuration)
+    with mock_aws():
+        client = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        created = _function(client, f"fn-{uuid.uuid4().hex[:8]}", LoggingConfig={"LogFormat": "JSON"})
+        assert "LoggingConfig" not in created
+
+
+def test_the_fix_stores_returns_and_updates_it_as_lambda_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    from local_cloud import lambda_logging_config as fix
+
+    for method in ("__init__", "update_configuration", "get_configuration"):
+        monkeypatch.setattr(LambdaFunction, method, getattr(fix, method.strip("_")))
+    name = f"fn-{uuid.uuid4().hex[:8]}"
+    with mock_aws():
+        client = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        created = _function(client, name, LoggingConfig={"LogFormat": "JSON", "LogGroup": f"/custom/{name}"})
+        assert created["LoggingConfig"] == {
+            "LogFormat": "JSON", "LogGroup": f"/custom/{name}", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO"
+        }
+        client.update_function_configuration(FunctionName=name, LoggingConfig={"LogFormat": "Text"})
+        assert client.get_function_configuration(FunctionName=name)["LoggingConfig"] == {
+            "LogFormat": "Text", "LogGroup": f"/custom/{name}"
+        }
+        plain = _function(client, f"{name}-plain")
+        assert plain["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}-plain"}
