@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ZIP = ROOT / "dist" / "lambda.zip"
 # What tools/package.py builds the ZIP from: the handler modules, the pinned dependencies and the recipe itself.
 # A ZIP older than any of them is stale, as make would judge it.
-BUILD_INPUTS = ("handlers/*.py", "handlers/requirements.lock", "tools/package.py")
+BUILD_INPUTS = ("handlers/**/*.py", "handlers/requirements.lock", "tools/package.py")
 
 
 class MissingArtifactError(UserError, FileNotFoundError):

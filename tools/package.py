@@ -1,6 +1,8 @@
 """Build the shared Lambda ZIP: every handler entry point, PyMySQL and Powertools, byte-for-byte reproducible.
 
 Usage: ``python -m tools.package [--output dist/lambda.zip] [--no-bytecode] [--python PY312] [--ca-bundle PEM]``
+Without ``--ca-bundle`` the ZIP ships the CA bundle of its target (``target_ca_bundle``): ``RDS_CA_BUNDLE``, or the
+local emulator's own CA for ``TARGET=local`` (the default).
 Prints the path, the size and the SHA-256 (hex, and base64 as Lambda's ``CodeSha256`` shows it).
 
 - Dependencies come from ``handlers/requirements.lock`` (all pinned), installed with pip for the Lambda
@@ -31,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,6 +270,38 @@ def write_zip(files: dict[str, Path], output: Path) -> None:
         raise
 
 
+def target_ca_bundle(env: Mapping[str, str] | None = None) -> Path | None:
+    """The CA bundle the ZIP ships for the target it is built for, so the functions verify the database server
+    (the stack then sets DB_TLS=verify_identity): ``RDS_CA_BUNDLE`` (on AWS, the RDS global bundle, docs/deploy.md),
+    else for ``TARGET=local`` the emulator's own CA (local_cloud/tls.py), else none (DB_TLS=required)."""
+    env = os.environ if env is None else env
+    explicit = (env.get("RDS_CA_BUNDLE") or "").strip()
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise PackageError(f"RDS_CA_BUNDLE={explicit} is not a file: point it at the RDS CA bundle (PEM)")
+        return path
+    if (env.get("TARGET") or "local").strip() == "local":
+        from local_cloud.tls import ca_path
+
+        return ca_path()
+    return None
+
+
+def ca_bundle_mismatch(zip_path: Path, env: Mapping[str, str] | None = None) -> str | None:
+    """Why the ZIP at ``zip_path`` does not carry the CA bundle of the current target (built for another), or None.
+
+    A ZIP built for the emulator would make the functions trust only the emulator's CA on AWS, and one built for AWS
+    would leave them unverified locally.
+    """
+    expected = target_ca_bundle(env)
+    with zipfile.ZipFile(zip_path) as archive:
+        shipped = archive.read(CA_BUNDLE_PATH) if CA_BUNDLE_PATH in archive.namelist() else None
+    if shipped == (expected.read_bytes() if expected is not None else None):
+        return None
+    return f"its CA bundle is not the one for TARGET={(env or os.environ).get('TARGET') or 'local'}"
+
+
 def build(
     output: Path = DEFAULT_OUTPUT, bytecode: bool = True, python: str | None = None, ca_bundle: Path | None = None
 ) -> dict[str, object]:
@@ -307,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.ca_bundle is not None and not args.ca_bundle.is_file():
         parser.error(f"--ca-bundle {args.ca_bundle} is not a file")
     try:
-        result = build(args.output.resolve(), not args.no_bytecode, args.python, args.ca_bundle)
+        ca_bundle = args.ca_bundle if args.ca_bundle is not None else target_ca_bundle()
+        result = build(args.output.resolve(), not args.no_bytecode, args.python, ca_bundle)
     except PackageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from python_stacks.config import StackConfig
 from python_stacks.errors import UserError, exit_on_user_error
 from python_stacks.settings import WORKSPACES
 from python_stacks.stack_names import ACCOUNT_STACK_ID, workspace_stack_ids
+from tools.package import ca_bundle_mismatch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +37,7 @@ def ensure_lambda_zip(log: bool = True) -> Path:
     """
     if explicit_zip() is not None:
         return lambda_zip_path()
-    reason = rebuild_reason()
+    reason = rebuild_reason() or ca_bundle_mismatch(lambda_zip_path())
     if reason is not None:
         if log:
             print(f"synth: building the shared Lambda ZIP ({reason})", flush=True)

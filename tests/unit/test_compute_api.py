@@ -185,9 +185,14 @@ def test_tls_verifies_the_server_when_the_zip_carries_the_rds_ca_bundle(tmp_path
     from tests.support.stacks import synthesize
     from tools.package import CA_BUNDLE_PATH
 
-    assert database_tls_environment(lambda_zip) == {"DB_TLS": "required"}
-    with_bundle = tmp_path / "lambda.zip"
-    shutil.copyfile(lambda_zip, with_bundle)
+    # The same ZIP without any bundle (TARGET=aws and no RDS_CA_BUNDLE), then with one.
+    without_bundle, with_bundle = tmp_path / "plain.zip", tmp_path / "lambda.zip"
+    with zipfile.ZipFile(lambda_zip) as source, zipfile.ZipFile(without_bundle, "w") as plain:
+        for entry in source.infolist():
+            if entry.filename != CA_BUNDLE_PATH:
+                plain.writestr(entry, source.read(entry))
+    assert database_tls_environment(without_bundle) == {"DB_TLS": "required"}
+    shutil.copyfile(without_bundle, with_bundle)
     with zipfile.ZipFile(with_bundle, "a") as archive:
         archive.writestr(CA_BUNDLE_PATH, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     expected = {"DB_TLS": "verify_identity", "DB_TLS_CA_BUNDLE": "/var/task/certs/rds-ca-bundle.pem"}
@@ -332,3 +337,21 @@ def test_provisioned_concurrency_cannot_exceed_the_reservation() -> None:
     with pytest.raises(ValueError, match=message):
         ComputeSettings(api_reserved_concurrency=10, api_throttle_rate_limit=1, api_throttle_burst_limit=1,
                         api_provisioned_concurrency=11)
+
+
+def test_the_zip_carries_its_targets_ca_bundle_and_a_zip_for_another_target_is_rebuilt(tmp_path, monkeypatch) -> None:
+    import zipfile
+
+    from local_cloud.tls import ca_path
+    from tools.package import CA_BUNDLE_PATH, ca_bundle_mismatch, target_ca_bundle
+
+    assert target_ca_bundle({"TARGET": "local"}) == ca_path(), "locally the functions verify the emulator's CA"
+    assert target_ca_bundle({"TARGET": "aws"}) is None, "on AWS only a bundle the user supplies"
+    rds = tmp_path / "global-bundle.pem"
+    rds.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    assert target_ca_bundle({"TARGET": "aws", "RDS_CA_BUNDLE": str(rds)}) == rds
+    built_for_local = tmp_path / "lambda.zip"
+    with zipfile.ZipFile(built_for_local, "w") as archive:
+        archive.writestr(CA_BUNDLE_PATH, ca_path().read_bytes())
+    assert ca_bundle_mismatch(built_for_local, {"TARGET": "local"}) is None
+    assert ca_bundle_mismatch(built_for_local, {"TARGET": "aws"}) == "its CA bundle is not the one for TARGET=aws"
