@@ -61,5 +61,7 @@ def project_root() -> Path:
 
 @pytest.fixture()
 def clean_env() -> dict[str, str]:
-    """The process environment without the variables that select a deployment."""
-    return {k: v for k, v in os.environ.items() if k not in SELECTING_VARIABLES}
+    """The process environment without the variables that select a deployment, nor those of an outer make (under
+    `make test`, a make the test runs would otherwise be a sub-make and print `make[2]: ...`)."""
+    outer_make = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")
+    return {k: v for k, v in os.environ.items() if k not in SELECTING_VARIABLES and k not in outer_make}

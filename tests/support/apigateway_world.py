@@ -19,7 +19,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from moto import mock_aws
+from tests.support.moto import fresh_aws
 from moto.apigateway import models as apigw_models
 from moto.awslambda.models import LambdaFunction
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -145,7 +145,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         return payload, errored, ""
 
     monkeypatch.setattr(LambdaFunction, "_invoke_lambda", invoke_lambda)
-    with mock_aws():
+    with fresh_aws():
         iam, lam, apigateway = (boto3.client(s, **KEYS) for s in ("iam", "lambda", "apigateway"))
         role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         function_arn = lam.create_function(FunctionName="trades-api-dev", Runtime="python3.12", Role=role,

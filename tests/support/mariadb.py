@@ -15,6 +15,8 @@ Use the session fixture from another conftest with ``from tests.support.mariadb 
 
 from __future__ import annotations
 
+import dataclasses
+
 import shutil
 import signal
 import subprocess
@@ -50,7 +52,6 @@ class MariaDB:
     def __init__(self, directory: Path, port: int, tls: TlsFiles | None) -> None:
         self.directory = directory
         self.port = port
-        self.tls = tls
         self.spec = ServerSpec(directory, port, tls)
         self.datadir = self.spec.datadir
         self.log_path = self.spec.log_path
@@ -64,6 +65,15 @@ class MariaDB:
         server = cls(directory, port or free_port(), make_tls_files(directory / "tls") if tls else None)
         server.spec.initialise()
         return server
+
+    @property
+    def tls(self) -> TlsFiles | None:
+        return self.spec.tls
+
+    @tls.setter
+    def tls(self, files: TlsFiles | None) -> None:
+        """Serve other certificates from the next start on (a test may swap them before starting)."""
+        self.spec = dataclasses.replace(self.spec, tls=files)
 
     @property
     def pid(self) -> int | None:

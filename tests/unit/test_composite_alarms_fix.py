@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
+from tests.support.moto import fresh_aws
 from moto.cloudwatch.responses import CloudWatchResponse
 
 from local_cloud.composite_alarms import put_composite_alarm
@@ -21,7 +21,7 @@ TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts-dev"
 def cloudwatch() -> Iterator[tuple[Any, str]]:
     # Unique names: an outer mock_aws may keep moto's state for the whole session.
     member = f"alarm-member-{uuid.uuid4().hex[:8]}"
-    with mock_aws():
+    with fresh_aws():
         client = boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
         client.put_metric_alarm(
             AlarmName=member, Namespace="AWS/ApiGateway", MetricName="5XXError", Statistic="Average", Period=60,

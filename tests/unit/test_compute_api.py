@@ -114,7 +114,9 @@ def test_each_function_gets_the_environment_of_contract_1(synth: Synthesized, wo
         "DB_WRITER_HOST": "${module.aurora.cluster_endpoint}",
         "DB_PORT": "${tostring(module.aurora.cluster_port)}",
         "DB_NAME": "trading",
-        "DB_TLS": "required",  # the default ZIP carries no CA bundle
+        # The ZIP built for the local target carries the emulator's CA, so the functions verify the server.
+        "DB_TLS": "verify_identity",
+        "DB_TLS_CA_BUNDLE": "/var/task/certs/rds-ca-bundle.pem",
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
     assert found[f"trades-api-{workspace}"]["environment"]["variables"] == {

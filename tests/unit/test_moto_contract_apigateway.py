@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
+from tests.support.moto import fresh_aws
 from moto.apigateway import models as apigw
 from moto.awslambda.models import LambdaBackend, LambdaFunction, lambda_backends
 from moto.iam.models import iam_backends
@@ -34,7 +34,7 @@ KEYS = {"region_name": REGION, "aws_access_key_id": "test", "aws_secret_access_k
 
 @pytest.fixture()
 def aws() -> Iterator[dict[str, Any]]:
-    with mock_aws():
+    with fresh_aws():
         clients = {s: boto3.client(s, **KEYS) for s in ("apigateway", "lambda", "iam", "sts")}
         yield clients
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
+from tests.support.moto import fresh_aws
 from moto.awslambda import models as lambda_models
 from moto.awslambda import responses as lambda_responses
 from moto.awslambda import urls as lambda_urls
@@ -50,7 +50,7 @@ def _client(service: str) -> Any:
 
 @pytest.fixture()
 def aws() -> Iterator[dict[str, Any]]:
-    with mock_aws():
+    with fresh_aws():
         role = _client("iam").create_role(RoleName=f"r-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument="{}")
         yield {"lambda": _client("lambda"), "s3": _client("s3"), "role": role["Role"]["Arn"]}
 
@@ -216,7 +216,7 @@ def api_installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[_StubRuntime]:
 
 
 def test_moto_dispatches_the_added_provisioned_concurrency_routes(api_installed: _StubRuntime) -> None:
-    with mock_aws():
+    with fresh_aws():
         role = _client("iam").create_role(RoleName=f"r-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument="{}")
         aws = {"lambda": _client("lambda"), "role": role["Role"]["Arn"]}
         name = _function(aws)
@@ -243,7 +243,7 @@ def test_moto_dispatches_the_added_provisioned_concurrency_routes(api_installed:
 
 def test_create_function_reads_a_layer_version_through_layers_versions_by_arn(api_installed: _StubRuntime) -> None:
     published = "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:12"
-    with mock_aws():
+    with fresh_aws():
         role = _client("iam").create_role(RoleName=f"r-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument="{}")
         aws = {"lambda": _client("lambda"), "role": role["Role"]["Arn"]}
         name = _function(aws, Layers=[published])
@@ -268,7 +268,7 @@ def test_a_throttle_is_a_429_rest_error() -> None:
 
 
 def test_the_logs_backend_methods_the_runtime_writes_with() -> None:
-    with mock_aws():
+    with fresh_aws():
         backend = logs_backends[ACCOUNT][REGION]
         group, stream = f"/aws/lambda/fn-{uuid.uuid4().hex[:8]}", lambda_logs.stream_name("$LATEST")
         backend.ensure_log_group(group)
@@ -281,7 +281,7 @@ def test_the_logs_backend_methods_the_runtime_writes_with() -> None:
 
 def test_the_cloudwatch_backend_takes_metric_data_with_naive_utc_timestamps() -> None:
     namespace = f"ns-{uuid.uuid4().hex[:8]}"
-    with mock_aws():
+    with fresh_aws():
         now = datetime.now(UTC).replace(tzinfo=None)
         cloudwatch_backends[ACCOUNT][REGION].put_metric_data(
             namespace,

@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
+from tests.support.moto import fresh_aws
 from moto.awslambda import models as lambda_models
 from moto.ec2 import models as ec2_models
 from moto.ec2.models import security_groups as sg_models
@@ -49,7 +49,7 @@ def _params(function: Any) -> list[str]:
 
 @pytest.fixture()
 def aws() -> Iterator[dict[str, Any]]:
-    with mock_aws():
+    with fresh_aws():
         yield {
             service: boto3.client(service, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
             for service in ("rds", "secretsmanager", "ec2", "lambda", "iam")

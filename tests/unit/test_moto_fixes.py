@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
+from tests.support.moto import fresh_aws
 from moto.rds import models as rds_models
 
 from local_cloud import moto_fixes
@@ -19,7 +19,7 @@ def rds() -> Iterator[tuple[Any, str]]:
     # Unique names: an outer mock_aws (the handler tests') may keep moto's state for the whole session, and moto
     # names an automated snapshot per cluster and minute.
     name = f"aurora-{uuid.uuid4().hex[:8]}"
-    with mock_aws():
+    with fresh_aws():
         client = boto3.client("rds", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
         client.create_db_cluster(
             DBClusterIdentifier=name,
@@ -77,7 +77,7 @@ def test_stock_moto_drops_a_functions_logging_configuration(monkeypatch: pytest.
 
     monkeypatch.setattr(LambdaFunction, "__init__", fix._init)
     monkeypatch.setattr(LambdaFunction, "get_configuration", fix._get_configuration)
-    with mock_aws():
+    with fresh_aws():
         client = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
         created = _function(client, f"fn-{uuid.uuid4().hex[:8]}", LoggingConfig={"LogFormat": "JSON"})
         assert "LoggingConfig" not in created
@@ -91,7 +91,7 @@ def test_the_fix_stores_returns_and_updates_it_as_lambda_does(monkeypatch: pytes
     for method in ("__init__", "update_configuration", "get_configuration"):
         monkeypatch.setattr(LambdaFunction, method, getattr(fix, method.strip("_")))
     name = f"fn-{uuid.uuid4().hex[:8]}"
-    with mock_aws():
+    with fresh_aws():
         client = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
         created = _function(client, name, LoggingConfig={"LogFormat": "JSON", "LogGroup": f"/custom/{name}"})
         assert created["LoggingConfig"] == {

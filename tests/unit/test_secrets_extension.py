@@ -15,7 +15,7 @@ from urllib.parse import quote
 import boto3
 import pytest
 from botocore.config import Config
-from moto import mock_aws
+from tests.support.moto import fresh_aws
 
 from local_cloud import secrets_extension
 from local_cloud.secrets_extension import ExtensionSettings, settings_from_env
@@ -39,7 +39,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     ):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
+    with fresh_aws():
         yield boto3.client("secretsmanager", region_name=REGION)
 
 
