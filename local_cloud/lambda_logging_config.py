@@ -2,9 +2,9 @@
 
 moto ignores ``LoggingConfig`` on CreateFunction and UpdateFunctionConfiguration and never returns it, so every plan
 after an apply wants to set it again; for a function with ``publish = true`` that update publishes a new version and
-moves its alias on every deploy. This stores the configuration as Lambda does (``LogFormat`` ``Text`` by default,
-``LogGroup`` ``/aws/lambda/<name>`` by default, log levels ``INFO`` once the format is ``JSON``), returns it, and
-points the function's log group at it, so the emulator's runtime writes where the function asks.
+moves its alias on every deploy. This stores the configuration (``LogFormat`` ``Text`` and ``LogGroup``
+``/aws/lambda/<name>`` by default, as Lambda reports them; log levels as given, none for the ``Text`` format),
+returns it, and points the function's log group at it, so the emulator's runtime writes where the function asks.
 tests/unit/test_moto_fixes.py proves the gap and the fix; drop this when moto stores the configuration.
 """
 
@@ -23,10 +23,7 @@ def _normalized(function_name: str, requested: dict[str, Any] | None, current: d
     config = {**(current or {}), **(requested or {})}
     config.setdefault("LogFormat", "Text")
     config.setdefault("LogGroup", f"/aws/lambda/{function_name}")
-    if config["LogFormat"] == "JSON":
-        config.setdefault("ApplicationLogLevel", "INFO")
-        config.setdefault("SystemLogLevel", "INFO")
-    else:  # Lambda keeps log levels only for the JSON format
+    if config["LogFormat"] != "JSON":  # Lambda keeps log levels only for the JSON format
         config.pop("ApplicationLogLevel", None)
         config.pop("SystemLogLevel", None)
     return config

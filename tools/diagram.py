@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from python_stacks.config import EXAMPLE_AWS_ZONE
+from tools.package import zip_for
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "docs" / "architecture.png"
@@ -401,7 +402,7 @@ def main(argv: list[str]) -> int:
         env = {k: v for k, v in os.environ.items() if k not in ("TF_WORKSPACE", "ENVIRONMENT_SUFFIX")}
         env["TARGET"] = "aws"  # the configuration a real deployment runs, without emulator concessions
         env = {**EXAMPLE_AWS_ZONE, **env}  # a real deployment names its own zone; the diagram needs only the shape
-        subprocess.run([sys.executable, "-m", "tools.package"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        env["TRADING_LAMBDA_ZIP"] = str(zip_for("aws", synth_dir.parent / "lambda-aws.zip", env))
         subprocess.run([sys.executable, "-m", "tools.synth", "--outdir", str(synth_dir), args.workspace],
                        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     dot = dot_for(workspace_stacks(synth_dir, args.workspace), args.workspace)

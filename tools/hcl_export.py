@@ -10,8 +10,9 @@ Steps, with progress on stdout; exits non-zero when any step fails:
 4. Two defects of cdktf 0.21's HCL renderer, archived upstream and never to be fixed, are repaired from the
    JSON reference, each reported (docs/leaving-cdktf.md):
    - the ``terraform`` block's plain attributes come out as ``0 = "required_version"`` (name, no value);
-   - stack-level overrides outside ``terraform`` are left out, here the workspace guard's ``precondition`` and the
-     account stack's ``import`` block (which adopts an existing role).
+   - stack-level overrides outside ``terraform`` are left out, here the account stack's ``import`` block (which
+     adopts an existing role), and a resource's ``lifecycle`` ``precondition`` list is written as an attribute,
+     here the workspace guard's ``terraform_data``.
 5. ``terraform init -backend=false`` + ``validate`` on every HCL stack, in its own workspace, and every
    resource, data source, module, output and provider of the JSON reference must be in the HCL.
 
@@ -44,6 +45,7 @@ from python_stacks.config import EXAMPLE_AWS_ZONE
 from python_stacks.errors import exit_on_user_error
 from python_stacks.settings import WORKSPACES as _SETTINGS
 from tools.cdktf_cli import CliInstallError, ensure_cli
+from tools.package import zip_for
 from tools.tf import CACHE_DIR, terraform_binary, terraform_env, tooling_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,16 +62,17 @@ class ExportError(RuntimeError):
 # --- synthesis (the pinned CLI comes from tools/cdktf_cli.py, its one installer) -----------------------------------
 
 
-def synth_env(target: str) -> dict[str, str]:
+def synth_env(target: str, lambda_zip: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "TRADING_STOCK_IMPORTS", "TF_WORKSPACE")}
     env["TARGET"] = target
+    env["TRADING_LAMBDA_ZIP"] = str(lambda_zip)  # built for the target (tools/package.py zip_for)
     if target == "aws":  # a real deployment names its own zone; the export needs only the shape
         env = {**EXAMPLE_AWS_ZONE, **env}
     return env
 
 
-def cli_env(workspace: str, target: str) -> dict[str, str]:
-    env = synth_env(target)
+def cli_env(workspace: str, target: str, lambda_zip: Path) -> dict[str, str]:
+    env = synth_env(target, lambda_zip)
     env.update(tooling_env())  # the provider mirror, no telemetry or version checks
     env.update({
         "TF_WORKSPACE": workspace,
@@ -79,21 +82,21 @@ def cli_env(workspace: str, target: str) -> dict[str, str]:
     return env
 
 
-def synth_hcl(cli: Path, workspace: str, outdir: Path, target: str) -> None:
+def synth_hcl(cli: Path, workspace: str, outdir: Path, target: str, lambda_zip: Path) -> None:
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     app = f'"{sys.executable}" -m tools.synth --outdir "$CDKTF_OUTDIR" {workspace}'
     result = subprocess.run([str(cli), "synth", "--hcl", "--output", str(outdir), "--app", app],
-                            cwd=ROOT, env=cli_env(workspace, target), text=True, capture_output=True)
+                            cwd=ROOT, env=cli_env(workspace, target, lambda_zip), text=True, capture_output=True)
     if result.returncode != 0 or not (outdir / "manifest.json").is_file():
         raise ExportError(f"cdktf synth --hcl failed for {workspace}:\n{result.stdout}{result.stderr}")
 
 
-def synth_json(workspaces: Sequence[str], outdir: Path, target: str) -> None:
+def synth_json(workspaces: Sequence[str], outdir: Path, target: str, lambda_zip: Path) -> None:
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.parent.mkdir(parents=True, exist_ok=True)  # cdktf's App creates only the last folder
     result = subprocess.run([sys.executable, "-m", "tools.synth", "--outdir", str(outdir), *workspaces],
-                            cwd=ROOT, env=synth_env(target), text=True, capture_output=True)
+                            cwd=ROOT, env=synth_env(target, lambda_zip), text=True, capture_output=True)
     if result.returncode != 0:
         raise ExportError(f"JSON synthesis failed:\n{result.stdout}{result.stderr}")
 
@@ -202,6 +205,32 @@ def repair_output_preconditions(lines: list[str], outputs: Mapping[str, Any]) ->
     return fixed
 
 
+def repair_resource_preconditions(lines: list[str], resources: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """``lifecycle { precondition = [ {...}, ] }`` -> ``precondition`` blocks (the workspace guard's
+    ``terraform_data``): the renderer writes the list as an attribute, which Terraform rejects."""
+    fixed = []
+    for kind, named in resources.items():
+        for name, body in named.items():
+            preconditions = (body.get("lifecycle") or {}).get("precondition") or []
+            span = _block_span(lines, re.compile(rf'^resource "{re.escape(kind)}" "{re.escape(name)}" \{{$'))
+            if not preconditions or span is None:
+                continue
+            block = lines[span[0] + 1 : span[1]]
+            start = next((i for i, line in enumerate(block) if line == "    precondition = ["), None)
+            if start is None:
+                continue
+            end = next(i for i in range(start, len(block)) if block[i] == "    ]")
+            replacement = []
+            for condition in preconditions:
+                replacement.append("    precondition {")
+                replacement += [f"      {key} = {hcl_value(value)}" for key, value in condition.items()]
+                replacement.append("    }")
+            block[start : end + 1] = replacement
+            lines[span[0] + 1 : span[1]] = block
+            fixed.append(f"{kind}.{name}.lifecycle.precondition")
+    return fixed
+
+
 def repair_imports(lines: list[str], imports: Sequence[Mapping[str, Any]]) -> list[str]:
     """Append the ``import`` blocks of the JSON synthesis when the HCL has none (``to`` is an address, not a string)."""
     if not imports or any(line == "import {" for line in lines):
@@ -217,6 +246,7 @@ def repair(cdk_tf: Path, reference: Mapping[str, Any]) -> list[str]:
     lines = cdk_tf.read_text().split("\n")
     fixed = repair_terraform_block(lines, reference.get("terraform", {}))
     fixed += repair_output_preconditions(lines, reference.get("output", {}))
+    fixed += repair_resource_preconditions(lines, reference.get("resource", {}))
     fixed += repair_imports(lines, reference.get("import", []))
     if fixed:
         cdk_tf.write_text("\n".join(lines))
@@ -335,13 +365,14 @@ def _outside_interpolations(text: str) -> str:
 def export(workspaces: Sequence[str], outdir: Path, target: str = "aws") -> list[StackResult]:
     started = time.monotonic()
     cli = ensure_cli("hcl-export")
-    subprocess.run([sys.executable, "-m", "tools.package"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    outdir.mkdir(parents=True, exist_ok=True)
+    lambda_zip = zip_for(target, outdir / f"lambda-{target}.zip")
     print(f"hcl-export: JSON reference for {', '.join(workspaces)} (TARGET={target})", flush=True)
-    synth_json(workspaces, outdir / "json", target)
+    synth_json(workspaces, outdir / "json", target, lambda_zip)
     targets: list[tuple[Path, str, dict[str, Any]]] = []
     for workspace in workspaces:
         step = time.monotonic()
-        synth_hcl(cli, workspace, outdir / workspace, target)
+        synth_hcl(cli, workspace, outdir / workspace, target, lambda_zip)
         stacks = sorted(p for p in (outdir / workspace / "stacks").iterdir() if p.is_dir())
         print(f"hcl-export: {workspace}: cdktf synth --hcl -> {', '.join(p.name for p in stacks)} "
               f"({time.monotonic() - step:.1f}s)", flush=True)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from python_stacks.config import EXAMPLE_AWS_ZONE
+from tools.package import zip_for
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-aws6"
@@ -114,12 +115,17 @@ def ensure_venv() -> Path:
     return venv_python()
 
 
-def synth(python: Path, outdir: Path, target: str) -> str | None:
-    """Synthesize every workspace with ``python``'s bindings; the error output, or None."""
+def target_env(target: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("TF_WORKSPACE", "NODE_OPTIONS", "TRADING_STOCK_IMPORTS")}
     env["TARGET"] = target
     if target == "aws":  # a real deployment names its own zone; the check needs only the shape
         env = {**EXAMPLE_AWS_ZONE, **env}
+    return env
+
+
+def synth(python: Path, outdir: Path, target: str, lambda_zip: Path) -> str | None:
+    """Synthesize every workspace with ``python``'s bindings; the error output, or None."""
+    env = {**target_env(target), "TRADING_LAMBDA_ZIP": str(lambda_zip)}
     outdir.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run([str(python), "-m", "tools.synth", "--outdir", str(outdir)], cwd=ROOT, env=env,
                             text=True, capture_output=True)
@@ -268,7 +274,9 @@ def main(argv: list[str]) -> int:
     uses: list[Use] = [use for path in module_files() for use in uses_in_hcl(path)]
     for target in TARGETS:
         out6, out5 = args.outdir / f"aws6-{target}", args.outdir / f"aws5-{target}"
-        error = synth(aws6, out6, target)
+        # Built by this interpreter: the 6.x environment has no boto3, which the build needs.
+        lambda_zip = zip_for(target, args.outdir / f"lambda-{target}.zip", target_env(target))
+        error = synth(aws6, out6, target, lambda_zip)
         if error:
             failed = True
             print(f"provider6: synth with the 6.x bindings (TARGET={target}): FAILED\n{error}", flush=True)
@@ -276,7 +284,7 @@ def main(argv: list[str]) -> int:
         stacks = sorted(out6.glob("stacks/*/cdk.tf.json"))
         uses += [u for p in stacks for u in uses_in_json(json.loads(p.read_text()), f"{p.parent.name} ({target})")]
         comparison = ""
-        if synth(Path(sys.executable), out5, target) is None:
+        if synth(Path(sys.executable), out5, target, lambda_zip) is None:
             diff = differing_files(out5, out6)
             comparison = "; byte-identical to the 5.x synthesis" if not diff else f"; differs from 5.x in {diff}"
         print(f"provider6: synth with the 6.x bindings (TARGET={target}): {len(stacks)} stacks ok{comparison}",

@@ -349,9 +349,13 @@ def test_without_the_database_ingress_rule_requests_fail_503_and_health_reports_
         ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
 
     # Established connections survive a rule change (security groups track connections); a new execution
-    # environment must connect anew. A changed environment gets a fresh worker.
+    # environment must connect anew. The API invokes the `live` alias: a new version with a changed environment
+    # behind it gets fresh workers.
     variables = dict(function["Environment"]["Variables"], E2E_FRESH_WORKER="1")
     lam.update_function_configuration(FunctionName="trades-api-dev", Environment={"Variables": variables})
+    lam.get_waiter("function_updated_v2").wait(FunctionName="trades-api-dev")
+    version = lam.publish_version(FunctionName="trades-api-dev")["Version"]
+    lam.update_alias(FunctionName="trades-api-dev", Name="live", FunctionVersion=version)
     base = platform.base_url("dev")
     order = json.dumps(dict(SAMPLE_TRADE, client_order_id="no-network-1"))
     refused = awscurl(f"{base}/trades", method="POST", data=order, headers={"Content-Type": "application/json"})

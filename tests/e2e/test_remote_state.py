@@ -274,7 +274,7 @@ def test_concurrent_applies_in_dev_serialize_on_the_s3_lock_file(
     holder = HeldApply(dev.directory, "dev")
     waiter: subprocess.Popen[str] | None = None
     try:
-        assert "Plan: 2 to add, 0 to change, 0 to destroy." in holder.output
+        assert "Plan: 3 to add, 0 to change, 0 to destroy." in holder.output
         contend(state_bucket, dev, emulator)
         log_offset = emulator.log_file.stat().st_size
         env = terraform_env()
@@ -294,7 +294,7 @@ def test_concurrent_applies_in_dev_serialize_on_the_s3_lock_file(
             assert waiter.poll() is None, "the waiting apply ended while the lock was held"
             assert time.monotonic() < deadline, "the waiting apply never tried the lock"
             time.sleep(0.2)
-        assert "Apply complete! Resources: 2 added, 0 changed, 0 destroyed." in holder.approve()
+        assert "Apply complete! Resources: 3 added, 0 changed, 0 destroyed." in holder.approve()
         waited, _ = waiter.communicate(timeout=600)
         assert waiter.returncode == 0, waited
         # It planned against the holder's state: nothing left to create, so no second key.
@@ -304,7 +304,7 @@ def test_concurrent_applies_in_dev_serialize_on_the_s3_lock_file(
         if waiter is not None and waiter.poll() is None:
             os.killpg(waiter.pid, signal.SIGKILL)
             waiter.wait()
-    assert managed(dev) == ["aws_kms_alias", "aws_kms_key"]
+    assert managed(dev) == ["aws_kms_alias", "aws_kms_key", "terraform_data"]  # + the workspace guard
 
 
 def test_a_second_terraform_in_prod_fails_fast_on_the_dynamodb_lock(
@@ -313,12 +313,12 @@ def test_a_second_terraform_in_prod_fails_fast_on_the_dynamodb_lock(
     prod = stacks["prod"]
     holder = HeldApply(prod.directory, "prod")
     try:
-        assert "Plan: 2 to add, 0 to change, 0 to destroy." in holder.output
+        assert "Plan: 3 to add, 0 to change, 0 to destroy." in holder.output
         contend(state_bucket, prod, emulator)
-        assert "Apply complete! Resources: 2 added, 0 changed, 0 destroyed." in holder.approve()
+        assert "Apply complete! Resources: 3 added, 0 changed, 0 destroyed." in holder.approve()
     finally:
         holder.close()
-    assert managed(prod) == ["aws_kms_alias", "aws_kms_key"]
+    assert managed(prod) == ["aws_kms_alias", "aws_kms_key", "terraform_data"]  # + the workspace guard
     item = aws(emulator.endpoint, "dynamodb").get_item(
         TableName=state_bucket.lock_table, Key={"LockID": {"S": f"{state_bucket.bucket}/{prod.object_key}"}}
     )

@@ -94,9 +94,7 @@ def test_the_fix_stores_returns_and_updates_it_as_lambda_does(monkeypatch: pytes
     with fresh_aws():
         client = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
         created = _function(client, name, LoggingConfig={"LogFormat": "JSON", "LogGroup": f"/custom/{name}"})
-        assert created["LoggingConfig"] == {
-            "LogFormat": "JSON", "LogGroup": f"/custom/{name}", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO"
-        }
+        assert created["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": f"/custom/{name}"}
         client.update_function_configuration(FunctionName=name, LoggingConfig={"LogFormat": "Text"})
         assert client.get_function_configuration(FunctionName=name)["LoggingConfig"] == {
             "LogFormat": "Text", "LogGroup": f"/custom/{name}"
