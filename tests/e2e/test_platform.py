@@ -5,6 +5,8 @@ dev and prod are deployed side by side on a private emulator (a free port) and r
 file order and build on each other. To stay near ten minutes on two cores, prod's destroy (final snapshot) and
 redeploy (restore) run in a background thread started by one test and joined by a later one, while the dev tests
 in between run; dev is destroyed in that window too. The last test kills the emulator with SIGKILL.
+Besides the trades, prod carries a table of odd bytes written with the master secret: after the restore the new
+cluster (a new secret) serves the trades and those rows byte for byte.
 About 8 minutes on 2 cores (12 under heavy load), most of it the two deploys and prod's destroy and redeploy.
 """
 
@@ -45,6 +47,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKSPACES = ("dev", "prod")
 REGION = "us-east-1"
 MISSING_TOKEN = b'{"message":"Missing Authentication Token"}'
+# Rows no trade carries (bytes 0x00 and 0xff, an emoji): the restore must keep them exactly, beside the trades.
+ODD_ROWS = [(1, b"\x00\x01\xfe\xff", "prod \u20ac \U0001F4C8"), (2, b"", "second")]
 
 
 class Platform:
@@ -56,6 +60,7 @@ class Platform:
         self.deployments = {ws: Deployment(c, outdir) for ws, c in self.configs.items()}
         self.outputs: dict[str, dict[str, object]] = {}
         self.prod_trades: dict[int, bytes] = {}
+        self.prod_secret: str = ""
         self.prod_cycle: Future[dict[str, object]] | None = None
         self.background = ThreadPoolExecutor(max_workers=1)
 
@@ -75,12 +80,15 @@ class Platform:
         (found,) = [c for c in self.internal("rds/clusters/") if c["identifier"] == f"aurora-{workspace}"]
         return found
 
+    def master_secret(self, workspace: str) -> dict[str, str]:
+        secret_id = self.cluster(workspace)["secret_arn"]
+        return dict(json.loads(self.boto("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]))
+
     def master_connection(self, workspace: str, *, plaintext: bool = False) -> pymysql.Connection:
         """The master user (RDS-managed secret) on the cluster's server: TLS verified for the writer endpoint's
         name, as the functions connect, or ``plaintext``."""
         cluster = self.cluster(workspace)
-        secret = json.loads(self.boto("secretsmanager").get_secret_value(SecretId=cluster["secret_arn"])
-                            ["SecretString"])
+        secret = self.master_secret(workspace)
         if plaintext:
             return pymysql.connect(host=cluster["address"], port=cluster["port"], user=secret["username"],
                                    password=secret["password"], connect_timeout=10, ssl_disabled=True)
@@ -157,6 +165,32 @@ def test_a_signed_trade_goes_in_through_the_api_and_comes_back(platform: Platfor
     assert (replay.status, replay.body) == (200, created.body), "the same order again: the stored trade"
 
 
+def test_the_trades_posted_show_on_the_deployed_dashboard_as_cloudwatch_metrics(platform: Platform) -> None:
+    """The previous test created one trade and replayed it once. The handler's EMF lines become CloudWatch metrics
+    in the emulator, and the deployed dashboard's trade widget reads exactly those (namespace, name, dimensions)."""
+    cloudwatch = platform.boto("cloudwatch")
+    body = json.loads(cloudwatch.get_dashboard(DashboardName="dashboard-dev")["DashboardBody"])
+    (widget,) = [w for w in body["widgets"] if w["properties"].get("title", "").startswith("Trades per minute")]
+    sums: dict[str, float] = {}
+
+    def read_sums() -> bool:
+        now = time.time()
+        for namespace, metric, *rest in widget["properties"]["metrics"]:
+            pairs = rest[:-1]  # the last item is the line's options
+            dimensions = [{"Name": n, "Value": v} for n, v in zip(pairs[::2], pairs[1::2], strict=True)]
+            points = cloudwatch.get_metric_statistics(
+                Namespace=namespace, MetricName=metric, Dimensions=dimensions, StartTime=now - 3600,
+                EndTime=now + 60, Period=3600, Statistics=["Sum"],
+            )["Datapoints"]
+            sums[metric] = sum(p["Sum"] for p in points)
+        return sums["TradesCreated"] >= 1 and sums["TradesReplayed"] >= 1
+
+    eventually(read_sums, timeout=20)  # log lines reach CloudWatch a moment after the response, as on AWS
+    assert widget["properties"]["metrics"][0][0] == "trading-dev"
+    assert sums["TradesCreated"] >= 1 and sums["TradesReplayed"] >= 1, sums
+    assert sums["TradeConflicts"] == 0, sums
+
+
 def test_the_awscurl_lines_make_deploy_prints_work_as_printed(platform: Platform) -> None:
     lines = how_to_call(platform.configs["dev"], platform.outputs["dev"])
     post = next(line.strip() for line in lines if " -X POST " in line)
@@ -226,6 +260,8 @@ def test_the_database_endpoints_really_use_tls(platform: Platform) -> None:
     with platform.master_connection("dev") as connection, connection.cursor() as cursor:
         cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
         assert cursor.fetchone()[1] in ("TLSv1.2", "TLSv1.3")
+        cursor.execute("SELECT @@require_secure_transport")
+        assert cursor.fetchone() == (1,)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -249,6 +285,12 @@ def test_prod_takes_trades_then_is_destroyed_and_redeployed_in_the_background(pl
         read = awscurl(f"{base}/trades/{created.json()['id']}")
         assert read.status == 200
         platform.prod_trades[created.json()["id"]] = read.body
+    with platform.master_connection("prod") as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE trading.kept (id INT PRIMARY KEY, raw VARBINARY(16), "
+                       "note VARCHAR(40) CHARACTER SET utf8mb4)")
+        cursor.executemany("INSERT INTO trading.kept VALUES (%s, %s, %s)", ODD_ROWS)
+        connection.commit()
+    platform.prod_secret = platform.master_secret("prod")["password"]
     platform.prod_cycle = platform.background.submit(_prod_cycle, platform)
 
 
@@ -386,15 +428,22 @@ def test_dev_destroyed_leaves_no_database_server_or_data_directory(platform: Pla
     assert eventually(lambda: not alive(pid), timeout=30), f"mariadbd {pid} of dev still runs"
     assert not data_directory.exists()
     assert not [c for c in platform.internal("status/")["children"] if "aurora-dev" in c["name"]]
+    assert not [s for s in local_rds.snapshots(platform.emulator.endpoint) if "-dev-" in s["identifier"]]
 
 
 def test_prod_serves_the_same_trades_byte_for_byte_after_destroy_and_restore(platform: Platform) -> None:
     assert platform.prod_cycle is not None
+    final = str(platform.outputs["prod"]["db_final_snapshot_identifier"])  # what the destroy was to leave
     platform.outputs["prod"] = platform.prod_cycle.result(timeout=1800)
     base = platform.base_url("prod")
     for trade_id, before in platform.prod_trades.items():
         after = awscurl(f"{base}/trades/{trade_id}")
         assert (after.status, after.body) == (200, before)
+    assert final in {s["identifier"] for s in local_rds.snapshots(platform.emulator.endpoint)}
+    assert platform.master_secret("prod")["password"] != platform.prod_secret, "the new cluster has a new secret"
+    with platform.master_connection("prod") as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT id, raw, note FROM trading.kept ORDER BY id")
+        assert [tuple(row) for row in cursor.fetchall()] == ODD_ROWS
 
 
 def test_the_emulator_killed_with_sigkill_leaves_no_orphan_process(platform: Platform) -> None:
