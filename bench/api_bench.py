@@ -35,12 +35,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from python_stacks.constants import REGION  # noqa: E402
-from python_stacks.target import TEST_ACCESS_KEY, TEST_SECRET_KEY  # noqa: E402
+from python_stacks.constants import REGION
+from python_stacks.target import TEST_ACCESS_KEY, TEST_SECRET_KEY
 
 # `make deploy` of dev before the emulator ran Lambda code, databases or execute-api: bench/results.md, section
 # "Deploy to the emulator", at commit c4e5140 (plain moto 5.2.5, same machine type).

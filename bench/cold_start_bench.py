@@ -39,12 +39,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.support.mariadb import MariaDB  # noqa: E402
-from tools import package  # noqa: E402
+from python_stacks.project import ROOT
+from tests.support.mariadb import MariaDB
+from tools import package
 
 REGION = "us-east-1"
 DB_NAME = "bench"

@@ -23,10 +23,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tools.emulator import Emulator, aws_client  # noqa: E402
+from python_stacks.project import ROOT
+from tools.emulator import Emulator, aws_client
 
 MINIMAL = "def handler(event, context):\n    return event\n"
 _INIT = re.compile(r"Init Duration: ([0-9.]+) ms")

@@ -22,12 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.support import local_rds  # noqa: E402
-from tools.emulator import Emulator, aws_client  # noqa: E402
+from tests.support import local_rds
+from tools.emulator import Emulator, aws_client
 
 
 def timed(work: Callable[[], Any]) -> tuple[float, Any]:

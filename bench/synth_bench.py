@@ -11,7 +11,6 @@ Measures, in one run:
   from nothing; it is then applied (timed too) so the trading stack's plan finds the KMS alias it looks up.
 
 Usage: ``python -m bench.synth_bench [--repeat 3] [--workspace dev] [--no-synth] [--no-terraform] [--json PATH]``
-(or ``python bench/synth_bench.py``).
 """
 
 from __future__ import annotations
@@ -30,17 +29,14 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from python_stacks.settings import WORKSPACES  # noqa: E402
-from tools.emulator import Emulator  # noqa: E402
-from tools.tf import CACHE_DIR, terraform_binary, terraform_env  # noqa: E402
+from python_stacks.project import CACHE_DIR, ROOT
+from python_stacks.settings import WORKSPACES
+from tools.emulator import Emulator
+from tools.tf import terraform_binary, terraform_env
 
 WORK = CACHE_DIR / "bench"
 SPEEDUP_TARGET = 4.0
@@ -370,7 +366,7 @@ def main(argv: list[str]) -> int:
     report = {
         "bench": "synth",
         "title": "Synthesis and Terraform",
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "repeat": args.repeat,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "targets": {"speedup_min": SPEEDUP_TARGET, "rss_ratio_max": RSS_RATIO_TARGET},

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from python_stacks.project import CACHE_DIR
 from tools.package import RUNTIME_VERSION, PackageError, find_runtime_python, normalize, read_pins
-from tools.tf import CACHE_DIR
 
 REQUIREMENTS = Path(__file__).with_name("runtime-requirements.txt")
 ENV_ROOT = CACHE_DIR / "lambda-runtime"

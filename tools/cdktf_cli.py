@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from python_stacks.errors import UserError, exit_on_user_error
+from python_stacks.project import ROOT
 from tools.tf import tooling_env
 
-ROOT = Path(__file__).resolve().parent.parent
 CLI_DIR = ROOT / "tools" / "cdktf-cli"
 CLI_BIN = CLI_DIR / "node_modules" / ".bin" / "cdktf"
 LOCK_STAMP = CLI_DIR / "node_modules" / ".trading-lock.sha256"

@@ -26,11 +26,11 @@ from pathlib import Path
 from python_stacks.app_builder import load_configs
 from python_stacks.config import StackConfig
 from python_stacks.errors import exit_on_user_error
+from python_stacks.project import ROOT
 from python_stacks.stack_names import ACCOUNT_STACK_ID, workspace_stack_ids
 from tools.synth import ensure_lambda_zip, synth
 from tools.tf import terraform_binary, terraform_env
 
-ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS_SHOWN = (
     ("api_invoke_url", "API invoke URL"),
     ("api_custom_domain_url", "API custom domain"),

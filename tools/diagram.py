@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from python_stacks.config import EXAMPLE_AWS_ZONE
+from python_stacks.project import ROOT
 from tools.package import zip_for
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "docs" / "architecture.png"
 DEFAULT_WORKSPACE = "prod"
 

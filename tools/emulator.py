@@ -21,10 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from python_stacks.project import CACHE_DIR, ROOT
 from python_stacks.target import TEST_ACCESS_KEY, TEST_SECRET_KEY
-from tools.tf import CACHE_DIR
-
-ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_PORT = 4566
 HOST = "127.0.0.1"

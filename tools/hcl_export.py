@@ -43,12 +43,12 @@ from typing import Any
 
 from python_stacks.config import EXAMPLE_AWS_ZONE
 from python_stacks.errors import exit_on_user_error
+from python_stacks.project import CACHE_DIR, ROOT
 from python_stacks.settings import WORKSPACES as _SETTINGS
 from tools.cdktf_cli import CliInstallError, ensure_cli
 from tools.package import zip_for
-from tools.tf import CACHE_DIR, terraform_binary, terraform_env, tooling_env
+from tools.tf import terraform_binary, terraform_env, tooling_env
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTDIR = CACHE_DIR / "hcl-out"
 WORKSPACES = tuple(_SETTINGS)
 # Top-level block kinds whose every label must survive the conversion.
@@ -326,7 +326,7 @@ def check_stack(stack_dir: Path, workspace: str, reference: Mapping[str, Any]) -
             return result
     try:
         missing = sorted(addresses_json(reference) - addresses_hcl(cdk_tf.read_text()))
-    except Exception as exc:  # noqa: BLE001 - python-hcl2's parse errors have no common base class
+    except Exception as exc:
         result.error = f"cdk.tf validates but python-hcl2 cannot parse it, so its coverage is unchecked: {exc}"
         return result
     if missing:

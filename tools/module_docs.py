@@ -20,7 +20,8 @@ from typing import Any
 
 import hcl2
 
-ROOT = Path(__file__).resolve().parent.parent
+from python_stacks.project import ROOT
+
 MODULES_DIR = ROOT / "tf_modules"
 BEGIN = "<!-- BEGIN_TF_DOCS -->"
 END = "<!-- END_TF_DOCS -->"

@@ -13,9 +13,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tools.tf import CACHE_DIR, terraform_binary, terraform_env
+from python_stacks.project import CACHE_DIR, ROOT
+from tools.tf import terraform_binary, terraform_env
 
-ROOT = Path(__file__).resolve().parent.parent
 MODULES = ROOT / "tf_modules"
 
 

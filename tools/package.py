@@ -36,8 +36,8 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = Path(os.environ.get("TRADING_CACHE_DIR", ROOT / ".cache"))
+from python_stacks.project import CACHE_DIR, ROOT
+
 HANDLERS = ROOT / "handlers"
 REQUIREMENTS = HANDLERS / "requirements.txt"
 LOCK = HANDLERS / "requirements.lock"

@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from python_stacks.config import EXAMPLE_AWS_ZONE, SELECTING_VARIABLES
-from tools.tf import CACHE_DIR
+from python_stacks.project import CACHE_DIR, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKSPACES = ("dev", "staging", "prod")
 CHECKOV_VENV = ROOT / ".venv-checkov"
 CHECKOV_REQUIREMENTS = ROOT / "requirements-checkov.txt"

@@ -132,7 +132,7 @@ def check_hosted_zone(config: StackConfig, client: ClientFactory, resolver: Reso
     route53 = client("route53")
     try:
         answer = route53.get_hosted_zone(Id=zone_id)
-    except Exception as exc:  # noqa: BLE001 - botocore's ClientError; its code says which
+    except Exception as exc:
         return Finding(
             "hosted zone",
             False,
@@ -167,7 +167,7 @@ def check_hosted_zone(config: StackConfig, client: ClientFactory, resolver: Reso
 def _function_reservation(lambda_: Any, name: str) -> int:
     try:
         return int(lambda_.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions") or 0)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if _error_code(exc) == "ResourceNotFoundException":
             return 0
         raise
@@ -208,7 +208,7 @@ def _quota(client: ClientFactory, service: str, code: str) -> int:
     quotas = client("service-quotas")
     try:
         return int(quotas.get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"])
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if _error_code(exc) != "NoSuchResourceException":
             raise
         return int(quotas.get_aws_default_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"])
@@ -274,7 +274,7 @@ def check_state_backend(config: StackConfig, client: ClientFactory, env: Mapping
     s3 = client("s3")
     try:
         versioning = s3.get_bucket_versioning(Bucket=s3_state.bucket).get("Status")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return Finding("state backend", False, f"bucket {s3_state.bucket}: {_error_code(exc)}: run "
                                                "`make state-bootstrap` or fix TF_STATE_BUCKET")
     if versioning != "Enabled":
@@ -283,7 +283,7 @@ def check_state_backend(config: StackConfig, client: ClientFactory, env: Mapping
     if s3_state.dynamodb_table:
         try:
             client("dynamodb").describe_table(TableName=s3_state.dynamodb_table)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return Finding("state backend", False, f"lock table {s3_state.dynamodb_table}: {_error_code(exc)}: "
                                                    "`make state-bootstrap CREATE_LOCK_TABLE=true`")
     return Finding("state backend", True, f"s3://{s3_state.bucket} (versioned, lock: {s3_state.lock})")
@@ -309,7 +309,7 @@ def preflight(
     for name, check in checks:
         try:
             findings.append(check())
-        except Exception as exc:  # noqa: BLE001 - any failure to check is reported, never a traceback
+        except Exception as exc:
             findings.append(Finding(name, False, f"could not check: {_error_code(exc)}: {exc}"))
         if name == "credentials" and not findings[-1].ok:
             break  # without credentials every other call fails the same way

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from python_stacks.config import EXAMPLE_AWS_ZONE
+from python_stacks.project import ROOT
 from tools.package import zip_for
 
-ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-aws6"
 REQUIREMENTS = ROOT / "requirements-aws6.txt"
 STAMP = VENV / ".requirements.sha256"

@@ -27,9 +27,9 @@ from urllib.parse import urlparse
 
 from python_stacks.config import StackConfig
 from python_stacks.constants import REGION
+from python_stacks.project import ROOT
 from python_stacks.target import TEST_ACCESS_KEY, TEST_SECRET_KEY
 
-ROOT = Path(__file__).resolve().parent.parent
 AWSCURL = ".venv/bin/awscurl"  # installed by `make setup` (requirements-dev.txt)
 SAMPLE_TRADE = {"client_order_id": "ord-0001", "symbol": "AAPL", "side": "BUY", "order_type": "LIMIT",
                 "quantity": 100, "limit_price": "187.25"}

@@ -19,11 +19,10 @@ from python_stacks.artifact import explicit_zip, lambda_zip_path, rebuild_reason
 from python_stacks.backend import local_state_dir
 from python_stacks.config import StackConfig
 from python_stacks.errors import UserError, exit_on_user_error
+from python_stacks.project import ROOT
 from python_stacks.settings import WORKSPACES
 from python_stacks.stack_names import ACCOUNT_STACK_ID, workspace_stack_ids
 from tools.package import ca_bundle_mismatch
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class PackageFailedError(UserError):

@@ -19,9 +19,7 @@ import threading
 from pathlib import Path
 
 from python_stacks.errors import UserError, exit_on_user_error
-
-ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = Path(os.environ.get("TRADING_CACHE_DIR", ROOT / ".cache"))
+from python_stacks.project import CACHE_DIR
 
 # Places where machine images conventionally keep an unpacked provider mirror (see docs/decisions).
 _MIRROR_CANDIDATES = (

@@ -15,11 +15,10 @@ from pathlib import Path
 from python_stacks.app_builder import load_configs
 from python_stacks.config import StackConfig
 from python_stacks.errors import USER_ERRORS
+from python_stacks.project import ROOT
 from python_stacks.settings import WORKSPACES
 from python_stacks.stack_names import ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE, workspace_stack_ids
 from tools.tf import terraform_binary, terraform_env
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def stack_dirs(outdir: Path, configs: list[StackConfig]) -> list[tuple[Path, str]]:
