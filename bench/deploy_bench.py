@@ -51,10 +51,18 @@ def main(argv: list[str]) -> int:
             if not args.no_parallel and len(deployments) > 1:
                 with ThreadPoolExecutor(max_workers=len(deployments)) as pool:
                     apply_s = timed(lambda: list(pool.map(lambda d: d.deploy(synthesize=False), deployments.values())))
-                    destroy_s = timed(lambda: list(pool.map(
-                        lambda d: d.destroy(with_data=True, synthesize=False), deployments.values())))
-                rows.append({"case": f"{len(deployments)} in parallel", "apply_s": round(apply_s, 1),
-                             "destroy_s": round(destroy_s, 1)})
+                    destroy_s = timed(
+                        lambda: list(
+                            pool.map(lambda d: d.destroy(with_data=True, synthesize=False), deployments.values())
+                        )
+                    )
+                rows.append(
+                    {
+                        "case": f"{len(deployments)} in parallel",
+                        "apply_s": round(apply_s, 1),
+                        "destroy_s": round(destroy_s, 1),
+                    }
+                )
     finally:
         emulator.stop()
     print("\n| case | apply (s) | destroy (s) |\n| --- | ---: | ---: |")

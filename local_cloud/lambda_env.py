@@ -105,8 +105,19 @@ def ensure(progress: Callable[[str], None] = print) -> RuntimeEnv:
         staging = Path(tempfile.mkdtemp(prefix=".packages-", dir=target))
         try:
             command = [
-                python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
-                "--only-binary=:all:", "--target", str(staging), "-r", str(REQUIREMENTS),
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--progress-bar",
+                "off",
+                "--only-binary=:all:",
+                "--target",
+                str(staging),
+                "-r",
+                str(REQUIREMENTS),
             ]
             done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=sys.stdout, stderr=sys.stderr, check=False)
             if done.returncode != 0:

@@ -70,7 +70,11 @@ class StackRun:
     def run(self, args: Sequence[str], *, stream: bool = True, workspace: str | None = None) -> str:
         command = [terraform_binary(), *args]
         process = subprocess.Popen(
-            command, cwd=self.directory, env=self.env(workspace), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            command,
+            cwd=self.directory,
+            env=self.env(workspace),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
         lines: list[str] = []
@@ -132,9 +136,21 @@ class StackRun:
 
 def _is_progress(line: str) -> bool:
     # Terraform's per-resource progress lines and the final summaries; the rest of the plan text is noise here.
-    markers = (": Creating...", ": Creation complete", ": Destroying...", ": Destruction complete",
-               ": Modifying...", ": Modifications complete", ": Importing...", ": Import complete", ": Still ",
-               "Apply complete!", "Destroy complete!", "Error:", "Plan:")
+    markers = (
+        ": Creating...",
+        ": Creation complete",
+        ": Destroying...",
+        ": Destruction complete",
+        ": Modifying...",
+        ": Modifications complete",
+        ": Importing...",
+        ": Import complete",
+        ": Still ",
+        "Apply complete!",
+        "Destroy complete!",
+        "Error:",
+        "Plan:",
+    )
     return any(marker in line for marker in markers)
 
 
@@ -157,8 +173,10 @@ class Deployment:
         if synthesize:
             started = time.monotonic()
             synth([self.config], self.outdir)
-            self.log(f"synthesized {self.data.directory.name} and {self.trading.directory.name} "
-                     f"({time.monotonic() - started:.1f}s)")
+            self.log(
+                f"synthesized {self.data.directory.name} and {self.trading.directory.name} "
+                f"({time.monotonic() - started:.1f}s)"
+            )
         for stack in (self.data, self.trading):
             stack.init()
 
@@ -191,8 +209,10 @@ class Deployment:
         self.log(f"destroying {self.trading.directory.name}")
         self.trading.destroy()
         if self.config.settings.database.keep_data_on_destroy and not with_data:
-            self.log(f"kept {self.data.directory.name}: the KMS key and final snapshots outlive the application "
-                     "(destroy them with --with-data / `make destroy-data`)")
+            self.log(
+                f"kept {self.data.directory.name}: the KMS key and final snapshots outlive the application "
+                "(destroy them with --with-data / `make destroy-data`)"
+            )
         else:
             self.log(f"destroying {self.data.directory.name}")
             self.data.destroy()
@@ -239,8 +259,10 @@ def run_preflight(config: StackConfig) -> bool:
 
     if run(config):
         return True
-    print(f"error: preflight failed for a real deployment of {config.workspace}: fix the lines above "
-          "(docs/deploy.md)", file=sys.stderr)
+    print(
+        f"error: preflight failed for a real deployment of {config.workspace}: fix the lines above (docs/deploy.md)",
+        file=sys.stderr,
+    )
     return False
 
 
@@ -265,8 +287,9 @@ def main(argv: list[str]) -> int:
             except EmulatorError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
-            print(f"emulator: {'started' if started else 'reusing'} moto server at {config.target.endpoint}",
-                  flush=True)
+            print(
+                f"emulator: {'started' if started else 'reusing'} moto server at {config.target.endpoint}", flush=True
+            )
         deployment = Deployment(config, args.outdir)
         try:
             if args.command == "deploy":

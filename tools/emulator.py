@@ -113,8 +113,17 @@ class Emulator:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", SERVER_MODULE, "-H", HOST, "-p", str(self.port), "--run-root",
-                 str(self.state_dir)],
+                [
+                    sys.executable,
+                    "-m",
+                    SERVER_MODULE,
+                    "-H",
+                    HOST,
+                    "-p",
+                    str(self.port),
+                    "--run-root",
+                    str(self.state_dir),
+                ],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,

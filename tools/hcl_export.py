@@ -74,11 +74,13 @@ def synth_env(target: str, lambda_zip: Path) -> dict[str, str]:
 def cli_env(workspace: str, target: str, lambda_zip: Path) -> dict[str, str]:
     env = synth_env(target, lambda_zip)
     env.update(tooling_env())  # the provider mirror, no telemetry or version checks
-    env.update({
-        "TF_WORKSPACE": workspace,
-        "CI": "1",  # plain progress lines instead of a spinner
-        "FORCE_COLOR": "0",
-    })
+    env.update(
+        {
+            "TF_WORKSPACE": workspace,
+            "CI": "1",  # plain progress lines instead of a spinner
+            "FORCE_COLOR": "0",
+        }
+    )
     return env
 
 
@@ -86,8 +88,13 @@ def synth_hcl(cli: Path, workspace: str, outdir: Path, target: str, lambda_zip: 
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     app = f'"{sys.executable}" -m tools.synth --outdir "$CDKTF_OUTDIR" {workspace}'
-    result = subprocess.run([str(cli), "synth", "--hcl", "--output", str(outdir), "--app", app],
-                            cwd=ROOT, env=cli_env(workspace, target, lambda_zip), text=True, capture_output=True)
+    result = subprocess.run(
+        [str(cli), "synth", "--hcl", "--output", str(outdir), "--app", app],
+        cwd=ROOT,
+        env=cli_env(workspace, target, lambda_zip),
+        text=True,
+        capture_output=True,
+    )
     if result.returncode != 0 or not (outdir / "manifest.json").is_file():
         raise ExportError(f"cdktf synth --hcl failed for {workspace}:\n{result.stdout}{result.stderr}")
 
@@ -95,8 +102,13 @@ def synth_hcl(cli: Path, workspace: str, outdir: Path, target: str, lambda_zip: 
 def synth_json(workspaces: Sequence[str], outdir: Path, target: str, lambda_zip: Path) -> None:
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.parent.mkdir(parents=True, exist_ok=True)  # cdktf's App creates only the last folder
-    result = subprocess.run([sys.executable, "-m", "tools.synth", "--outdir", str(outdir), *workspaces],
-                            cwd=ROOT, env=synth_env(target, lambda_zip), text=True, capture_output=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.synth", "--outdir", str(outdir), *workspaces],
+        cwd=ROOT,
+        env=synth_env(target, lambda_zip),
+        text=True,
+        capture_output=True,
+    )
     if result.returncode != 0:
         raise ExportError(f"JSON synthesis failed:\n{result.stdout}{result.stderr}")
 
@@ -280,7 +292,9 @@ def addresses_hcl(text: str) -> set[str]:
         for block in parsed.get(kind, []):
             for name, body in block.items():
                 if kind in ("resource", "data"):
-                    found.update(f"{kind}.{unquote(name)}.{unquote(label)}" for label in body if label != "__is_block__")
+                    found.update(
+                        f"{kind}.{unquote(name)}.{unquote(label)}" for label in body if label != "__is_block__"
+                    )
                 else:
                     found.add(f"{kind}.{unquote(name)}")
     found.update(f"import.{strip_interpolation(block['to'])}" for block in parsed.get("import", []))
@@ -317,8 +331,11 @@ def check_stack(stack_dir: Path, workspace: str, reference: Mapping[str, Any]) -
             "with Fn.jsonencode or DataAwsIamPolicyDocument instead of json.dumps:\n  " + "\n  ".join(unrenderable)
         )
         return result
-    steps = (["fmt", "-no-color", "cdk.tf"], ["init", "-backend=false", "-input=false", "-no-color"],
-             ["validate", "-no-color"])
+    steps = (
+        ["fmt", "-no-color", "cdk.tf"],
+        ["init", "-backend=false", "-input=false", "-no-color"],
+        ["validate", "-no-color"],
+    )
     for args in steps:  # fmt aligns the repaired lines like the rest of the file
         run = terraform(args, stack_dir, workspace)
         if run.returncode != 0:
@@ -339,7 +356,9 @@ def check_stack(stack_dir: Path, workspace: str, reference: Mapping[str, Any]) -
 def unrenderable_strings(config: Any, path: str = "") -> list[str]:
     """Paths of strings cdktf 0.21 writes unescaped: a ``${`` makes its renderer skip quote escaping."""
     if isinstance(config, Mapping):
-        return [p for key, value in config.items() if key != "//" for p in unrenderable_strings(value, _join(path, key))]
+        return [
+            p for key, value in config.items() if key != "//" for p in unrenderable_strings(value, _join(path, key))
+        ]
     if isinstance(config, list):
         return [p for i, value in enumerate(config) for p in unrenderable_strings(value, f"{path}[{i}]")]
     if isinstance(config, str) and "${" in config and '"' in _outside_interpolations(config):
@@ -374,8 +393,11 @@ def export(workspaces: Sequence[str], outdir: Path, target: str = "aws") -> list
         step = time.monotonic()
         synth_hcl(cli, workspace, outdir / workspace, target, lambda_zip)
         stacks = sorted(p for p in (outdir / workspace / "stacks").iterdir() if p.is_dir())
-        print(f"hcl-export: {workspace}: cdktf synth --hcl -> {', '.join(p.name for p in stacks)} "
-              f"({time.monotonic() - step:.1f}s)", flush=True)
+        print(
+            f"hcl-export: {workspace}: cdktf synth --hcl -> {', '.join(p.name for p in stacks)} "
+            f"({time.monotonic() - step:.1f}s)",
+            flush=True,
+        )
         for stack in stacks:
             reference = outdir / "json" / "stacks" / stack.name / "cdk.tf.json"
             if not reference.is_file():
@@ -391,8 +413,11 @@ def export(workspaces: Sequence[str], outdir: Path, target: str = "aws") -> list
             else:
                 print(f"hcl-export: {result.stack}: init + validate ok ({result.seconds:.1f}s){repairs}", flush=True)
     failed = sum(1 for r in results if r.error)
-    print(f"hcl-export: {len(results) - failed}/{len(results)} stacks valid as plain HCL in {outdir} "
-          f"({time.monotonic() - started:.0f}s)", flush=True)
+    print(
+        f"hcl-export: {len(results) - failed}/{len(results)} stacks valid as plain HCL in {outdir} "
+        f"({time.monotonic() - started:.0f}s)",
+        flush=True,
+    )
     return results
 
 
@@ -405,13 +430,18 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workspaces", nargs="*", help=f"default: all ({', '.join(WORKSPACES)})")
     parser.add_argument("--outdir", type=Path, default=DEFAULT_OUTDIR)
-    parser.add_argument("--target", choices=["aws", "local"], default="aws",
-                        help="what to export (default aws: the configuration a real deployment runs)")
+    parser.add_argument(
+        "--target",
+        choices=["aws", "local"],
+        default="aws",
+        help="what to export (default aws: the configuration a real deployment runs)",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.workspaces) - set(WORKSPACES))
     if unknown:
         print(f"error: unknown workspace(s) {', '.join(unknown)}: valid are {', '.join(WORKSPACES)}", file=sys.stderr)
         return 2
+
     def run() -> int:
         try:
             results = export(args.workspaces or list(WORKSPACES), args.outdir.resolve(), args.target)

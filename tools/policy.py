@@ -250,7 +250,6 @@ def deployment_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-
 @dataclass(frozen=True)
 class StackPlanFiles:
     """``terraform show -json`` of one stack's plan, and the synthesized stack folder it was made from."""

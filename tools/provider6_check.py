@@ -51,9 +51,21 @@ class Removal:
 
 
 _DEPLOYMENT = "aws_api_gateway_deployment"
-_S3_INLINE = ("acl", "versioning", "lifecycle_rule", "logging", "server_side_encryption_configuration", "website",
-              "cors_rule", "replication_configuration", "object_lock_configuration", "acceleration_status",
-              "request_payer", "policy", "grant")
+_S3_INLINE = (
+    "acl",
+    "versioning",
+    "lifecycle_rule",
+    "logging",
+    "server_side_encryption_configuration",
+    "website",
+    "cors_rule",
+    "replication_configuration",
+    "object_lock_configuration",
+    "acceleration_status",
+    "request_payer",
+    "policy",
+    "grant",
+)
 
 # Sources: the 6.0.0 CHANGELOG and upgrade guide of hashicorp/terraform-provider-aws; the removals are confirmed
 # by step 3 (present in the 20.1.0 bindings, absent from 21.22.1).
@@ -74,15 +86,29 @@ REMOVED: tuple[Removal, ...] = (
     Removal("resource", "aws_spot_instance_request", "block_duration_minutes", "removed in 6.0", "nothing"),
     Removal("resource", "aws_batch_compute_environment", "compute_environment_name", "renamed in 6.0", "name"),
     Removal("data", "aws_region", "name", "deprecated in 6.0", "id (the region name in 5.x and 6.x alike)"),
-    *(Removal("provider", "aws", f"endpoints.{service}", "removed in 6.0", "nothing (service retired)")
-      for service in ("opsworks", "simpledb", "sdb", "worklink")),
-    *(Removal("resource", "aws_s3_bucket", name, "deprecated since 4.0", f"the aws_s3_bucket_* resource for {name}")
-      for name in _S3_INLINE),
+    *(
+        Removal("provider", "aws", f"endpoints.{service}", "removed in 6.0", "nothing (service retired)")
+        for service in ("opsworks", "simpledb", "sdb", "worklink")
+    ),
+    *(
+        Removal("resource", "aws_s3_bucket", name, "deprecated since 4.0", f"the aws_s3_bucket_* resource for {name}")
+        for name in _S3_INLINE
+    ),
 )
 
 # Arguments that belong to Terraform or cdktf, not to the provider schema.
-META = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection", "dynamic",
-        "__is_block__", "//"}
+META = {
+    "count",
+    "for_each",
+    "depends_on",
+    "lifecycle",
+    "provider",
+    "provisioner",
+    "connection",
+    "dynamic",
+    "__is_block__",
+    "//",
+}
 REFERENCE = re.compile(r"\b(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.([a-z_][a-z0-9_]*)")
 
 
@@ -109,8 +135,10 @@ def ensure_venv() -> Path:
         return venv_python()
     print(f"provider6: creating {VENV.name} with {REQUIREMENTS.name} (about a minute, once)", flush=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-    subprocess.run([str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "-r", str(REQUIREMENTS)], check=True)
+    subprocess.run(
+        [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
+        check=True,
+    )
     STAMP.write_text(wanted + "\n")
     return venv_python()
 
@@ -127,8 +155,9 @@ def synth(python: Path, outdir: Path, target: str, lambda_zip: Path) -> str | No
     """Synthesize every workspace with ``python``'s bindings; the error output, or None."""
     env = {**target_env(target), "TRADING_LAMBDA_ZIP": str(lambda_zip)}
     outdir.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([str(python), "-m", "tools.synth", "--outdir", str(outdir)], cwd=ROOT, env=env,
-                            text=True, capture_output=True)
+    result = subprocess.run(
+        [str(python), "-m", "tools.synth", "--outdir", str(outdir)], cwd=ROOT, env=env, text=True, capture_output=True
+    )
     return None if result.returncode == 0 else (result.stdout + result.stderr).strip()
 
 
@@ -221,12 +250,13 @@ print("SCHEMA " + json.dumps(out))
 def known_names(python: Path, types: Iterable[tuple[str, str]]) -> dict[str, set[str] | None]:
     keys = sorted(f"{kind}:{type_}" for kind, type_ in types)
     env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "TRADING_STOCK_IMPORTS")}
-    result = subprocess.run([str(python), "-c", SCHEMA_SCRIPT, *keys], cwd=ROOT, env=env, text=True,
-                            capture_output=True)
+    result = subprocess.run(
+        [str(python), "-c", SCHEMA_SCRIPT, *keys], cwd=ROOT, env=env, text=True, capture_output=True
+    )
     lines = [line for line in result.stdout.splitlines() if line.startswith("SCHEMA ")]
     if result.returncode != 0 or not lines:
         raise RuntimeError(f"reading the bindings of {python} failed:\n{result.stdout}{result.stderr}")
-    return {k: (None if v is None else set(v)) for k, v in json.loads(lines[-1][len("SCHEMA "):]).items()}
+    return {k: (None if v is None else set(v)) for k, v in json.loads(lines[-1][len("SCHEMA ") :]).items()}
 
 
 def removed_between(old: Mapping[str, set[str] | None], new: Mapping[str, set[str] | None]) -> dict[str, set[str]]:
@@ -287,18 +317,25 @@ def main(argv: list[str]) -> int:
         if synth(Path(sys.executable), out5, target, lambda_zip) is None:
             diff = differing_files(out5, out6)
             comparison = "; byte-identical to the 5.x synthesis" if not diff else f"; differs from 5.x in {diff}"
-        print(f"provider6: synth with the 6.x bindings (TARGET={target}): {len(stacks)} stacks ok{comparison}",
-              flush=True)
+        print(
+            f"provider6: synth with the 6.x bindings (TARGET={target}): {len(stacks)} stacks ok{comparison}", flush=True
+        )
     types = sorted({(u.kind, u.type) for u in uses if u.kind in ("resource", "data") and u.type.startswith("aws_")})
     removed = removed_between(known_names(Path(sys.executable), types), known_names(aws6, types))
     lacking = "; ".join(f"{key.split(':', 1)[1]}: {', '.join(sorted(names))}" for key, names in sorted(removed.items()))
-    print(f"provider6: {len(types)} resource/data types in use; the 6.x bindings lack, of their 5.x "
-          f"arguments/attributes: {lacking or 'none'}", flush=True)
+    print(
+        f"provider6: {len(types)} resource/data types in use; the 6.x bindings lack, of their 5.x "
+        f"arguments/attributes: {lacking or 'none'}",
+        flush=True,
+    )
     problems = findings(uses, removed)
     for problem in problems:
         print(f"provider6: {problem}", flush=True)
-    print(f"provider6: scanned {len(module_files())} module files and the synthesized JSON: "
-          f"{len(problems)} finding(s) ({time.monotonic() - started:.0f}s)", flush=True)
+    print(
+        f"provider6: scanned {len(module_files())} module files and the synthesized JSON: "
+        f"{len(problems)} finding(s) ({time.monotonic() - started:.0f}s)",
+        flush=True,
+    )
     return 1 if failed or problems else 0
 
 

@@ -27,7 +27,8 @@ def newest_final_snapshot(config: StackConfig) -> str | None:
     snapshots: list[dict[str, Any]] = []
     for page in client.get_paginator("describe_db_cluster_snapshots").paginate(SnapshotType="manual"):
         snapshots += [
-            s for s in page["DBClusterSnapshots"]
+            s
+            for s in page["DBClusterSnapshots"]
             if s["DBClusterSnapshotIdentifier"].startswith(prefix) and s.get("Status") == "available"
         ]
     if not snapshots:

@@ -41,9 +41,7 @@ def find_mirror() -> Path | None:
     if explicit:
         path = Path(explicit).expanduser()
         if not (path / "registry.terraform.io").is_dir():
-            raise TerraformSetupError(
-                f"TF_PROVIDER_MIRROR={explicit} has no registry.terraform.io folder inside it"
-            )
+            raise TerraformSetupError(f"TF_PROVIDER_MIRROR={explicit} has no registry.terraform.io folder inside it")
         return path
     for candidate in _MIRROR_CANDIDATES:
         path = Path(candidate).expanduser()

@@ -24,7 +24,9 @@ from tools.tf import terraform_binary, terraform_env
 def stack_dirs(outdir: Path, configs: list[StackConfig]) -> list[tuple[Path, str]]:
     """(stack folder, workspace) for every stack of the configurations; fails when one was not synthesized."""
     found = [(outdir / "stacks" / ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE)]
-    found += [(outdir / "stacks" / name, config.workspace) for config in configs for name in workspace_stack_ids(config)]
+    found += [
+        (outdir / "stacks" / name, config.workspace) for config in configs for name in workspace_stack_ids(config)
+    ]
     missing = [str(path) for path, _ in found if not (path / "cdk.tf.json").is_file()]
     if missing:
         raise SystemExit(f"error: not synthesized: {', '.join(missing)}: run `make synth`")
