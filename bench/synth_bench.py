@@ -35,8 +35,8 @@ from typing import IO, Any
 
 from python_stacks.project import CACHE_DIR, ROOT
 from python_stacks.settings import WORKSPACES
+from tools import tf
 from tools.emulator import Emulator
-from tools.tf import terraform_binary, terraform_env
 
 WORK = CACHE_DIR / "bench"
 SPEEDUP_TARGET = 4.0
@@ -205,10 +205,9 @@ def free_port() -> int:
 
 def terraform(args: Sequence[str], stack_dir: Path, workspace: str) -> tuple[float, str | None]:
     """(seconds, None) or (seconds, error text)."""
-    env = terraform_env()
-    env["TF_WORKSPACE"] = workspace  # the workspace guard fails a plan (and validate) anywhere else
     started = time.monotonic()
-    result = subprocess.run([terraform_binary(), *args], cwd=stack_dir, env=env, text=True, capture_output=True)
+    # In the stack's workspace: the workspace guard fails a plan (and validate) anywhere else.
+    result = tf.run(args, stack_dir, workspace=workspace)
     seconds = time.monotonic() - started
     if result.returncode != 0:
         return seconds, (result.stderr or result.stdout).strip()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -28,8 +27,8 @@ from python_stacks.config import StackConfig
 from python_stacks.errors import exit_on_user_error
 from python_stacks.project import ROOT
 from python_stacks.stack_names import ACCOUNT_STACK_ID, workspace_stack_ids
+from tools import tf
 from tools.synth import ensure_lambda_zip, synth
-from tools.tf import terraform_binary, terraform_env
 
 OUTPUTS_SHOWN = (
     ("api_invoke_url", "API invoke URL"),
@@ -63,30 +62,21 @@ class StackRun:
     prefix: str
 
     def env(self, workspace: str | None = None) -> dict[str, str]:
-        env = terraform_env()
+        """The environment ``run`` gives Terraform (the e2e tests start a wrong-workspace plan with it)."""
+        env = tf.terraform_env()
         env["TF_WORKSPACE"] = workspace or self.workspace
         return env
 
     def run(self, args: Sequence[str], *, stream: bool = True, workspace: str | None = None) -> str:
-        command = [terraform_binary(), *args]
-        process = subprocess.Popen(
-            command,
-            cwd=self.directory,
-            env=self.env(workspace),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        lines: list[str] = []
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
+        def progress(line: str) -> None:
             if stream and _is_progress(line):
                 print(f"{self.prefix} {line.rstrip()}", flush=True)
-        if process.wait() != 0:
-            tail = "".join(lines[-40:])
-            raise DeployError(f"{self.prefix} terraform {args[0]} failed (exit {process.returncode}):\n{tail}")
-        return "".join(lines)
+
+        result = tf.run(args, self.directory, workspace=workspace or self.workspace, on_line=progress)
+        if result.returncode != 0:
+            tail = "".join(result.stdout.splitlines(keepends=True)[-40:])
+            raise DeployError(f"{self.prefix} terraform {args[0]} failed (exit {result.returncode}):\n{tail}")
+        return result.stdout
 
     def init(self) -> None:
         # In the default workspace, which every backend has: `init` refuses a TF_WORKSPACE the backend does not hold

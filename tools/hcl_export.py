@@ -45,9 +45,10 @@ from python_stacks.config import EXAMPLE_AWS_ZONE
 from python_stacks.errors import exit_on_user_error
 from python_stacks.project import CACHE_DIR, ROOT
 from python_stacks.settings import WORKSPACES as _SETTINGS
+from tools import tf
 from tools.cdktf_cli import CliInstallError, ensure_cli
 from tools.package import zip_for
-from tools.tf import terraform_binary, terraform_env, tooling_env
+from tools.tf import tooling_env
 
 DEFAULT_OUTDIR = CACHE_DIR / "hcl-out"
 WORKSPACES = tuple(_SETTINGS)
@@ -310,12 +311,6 @@ class StackResult:
     seconds: float = 0.0
 
 
-def terraform(args: Sequence[str], stack_dir: Path, workspace: str) -> subprocess.CompletedProcess[str]:
-    env = terraform_env()
-    env["TF_WORKSPACE"] = workspace  # validate evaluates the workspace guard
-    return subprocess.run([terraform_binary(), *args], cwd=stack_dir, env=env, text=True, capture_output=True)
-
-
 def check_stack(stack_dir: Path, workspace: str, reference: Mapping[str, Any]) -> StackResult:
     result = StackResult(stack_dir.name, workspace)
     started = time.monotonic()
@@ -337,7 +332,7 @@ def check_stack(stack_dir: Path, workspace: str, reference: Mapping[str, Any]) -
         ["validate", "-no-color"],
     )
     for args in steps:  # fmt aligns the repaired lines like the rest of the file
-        run = terraform(args, stack_dir, workspace)
+        run = tf.run(args, stack_dir, workspace=workspace)  # validate evaluates the workspace guard
         if run.returncode != 0:
             result.error = f"terraform {args[0]} failed:\n{run.stdout}{run.stderr}"
             return result

@@ -6,7 +6,6 @@ Usage: ``python -m tools.validate [--outdir DIR] [WORKSPACE ...]`` (run ``tools.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,7 @@ from python_stacks.errors import USER_ERRORS
 from python_stacks.project import ROOT
 from python_stacks.settings import WORKSPACES
 from python_stacks.stack_names import ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE, workspace_stack_ids
-from tools.tf import terraform_binary, terraform_env
+from tools import tf
 
 
 def stack_dirs(outdir: Path, configs: list[StackConfig]) -> list[tuple[Path, str]]:
@@ -33,18 +32,12 @@ def stack_dirs(outdir: Path, configs: list[StackConfig]) -> list[tuple[Path, str
     return found
 
 
-def run(args: list[str], cwd: Path, workspace: str) -> subprocess.CompletedProcess[str]:
-    env = terraform_env()
-    # validate evaluates the workspace guard too, so it runs in the stack's own workspace.
-    env["TF_WORKSPACE"] = workspace
-    return subprocess.run([terraform_binary(), *args], cwd=cwd, env=env, text=True, capture_output=True)
-
-
 def validate(target: tuple[Path, str]) -> tuple[Path, bool, str, float]:
     stack, workspace = target
     started = time.monotonic()
     for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
-        result = run(args, stack, workspace)
+        # validate evaluates the workspace guard too, so it runs in the stack's own workspace.
+        result = tf.run(args, stack, workspace=workspace)
         if result.returncode != 0:
             return stack, False, f"terraform {args[0]} failed:\n{result.stdout}{result.stderr}", 0.0
     return stack, True, result.stdout.strip(), time.monotonic() - started
