@@ -18,7 +18,6 @@ Usage: ``python -m tools.provider6_check [--skip-install]``; exits 1 on any find
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -32,11 +31,11 @@ from typing import Any
 
 from python_stacks.config import EXAMPLE_AWS_ZONE
 from python_stacks.project import ROOT
+from tools import sidevenv
 from tools.package import zip_for
 
 VENV = ROOT / ".venv-aws6"
 REQUIREMENTS = ROOT / "requirements-aws6.txt"
-STAMP = VENV / ".requirements.sha256"
 MODULES_DIR = ROOT / "tf_modules"
 TARGETS = ("aws", "local")
 
@@ -123,24 +122,6 @@ class Use:
 
 
 # --- the 6.x environment --------------------------------------------------------------------------------------------
-
-
-def venv_python() -> Path:
-    return VENV / "bin" / "python"
-
-
-def ensure_venv() -> Path:
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if venv_python().exists() and STAMP.is_file() and STAMP.read_text().strip() == wanted:
-        return venv_python()
-    print(f"provider6: creating {VENV.name} with {REQUIREMENTS.name} (about a minute, once)", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-    subprocess.run(
-        [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
-        check=True,
-    )
-    STAMP.write_text(wanted + "\n")
-    return venv_python()
 
 
 def target_env(target: str) -> dict[str, str]:
@@ -296,7 +277,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--outdir", type=Path, default=ROOT / ".cache" / "provider6")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    aws6 = venv_python() if args.skip_install else ensure_venv()
+    aws6 = sidevenv.venv_python(VENV) if args.skip_install else sidevenv.ensure(VENV, REQUIREMENTS, label="provider6")
     if not aws6.exists():
         print(f"error: {aws6} not found: run without --skip-install", file=sys.stderr)
         return 2
