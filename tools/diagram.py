@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from python_stacks.config import EXAMPLE_AWS_ZONE
-from python_stacks.project import ROOT
+from python_stacks.project import CACHE_DIR, ROOT
 from tools.package import zip_for
+from tools.synth import shape_env
 
 DEFAULT_OUTPUT = ROOT / "docs" / "architecture.png"
 DEFAULT_WORKSPACE = "prod"
@@ -446,11 +446,10 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     synth_dir = args.synth_dir
     if synth_dir is None:
-        synth_dir = ROOT / ".cache" / "diagram" / "cdktf.out"
+        synth_dir = CACHE_DIR / "diagram" / "cdktf.out"
         synth_dir.parent.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k not in ("TF_WORKSPACE", "ENVIRONMENT_SUFFIX")}
-        env["TARGET"] = "aws"  # the configuration a real deployment runs, without emulator concessions
-        env = {**EXAMPLE_AWS_ZONE, **env}  # a real deployment names its own zone; the diagram needs only the shape
+        env = shape_env(env, "aws")  # the configuration a real deployment runs, without emulator concessions
         env["TRADING_LAMBDA_ZIP"] = str(zip_for("aws", synth_dir.parent / "lambda-aws.zip", env))
         subprocess.run(
             [sys.executable, "-m", "tools.synth", "--outdir", str(synth_dir), args.workspace],

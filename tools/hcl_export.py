@@ -41,13 +41,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from python_stacks.config import EXAMPLE_AWS_ZONE
 from python_stacks.errors import exit_on_user_error
 from python_stacks.project import CACHE_DIR, ROOT
 from python_stacks.settings import WORKSPACES as _SETTINGS
 from tools import tf
 from tools.cdktf_cli import CliInstallError, ensure_cli
 from tools.package import zip_for
+from tools.synth import shape_env
 from tools.tf import tooling_env
 
 DEFAULT_OUTDIR = CACHE_DIR / "hcl-out"
@@ -65,11 +65,8 @@ class ExportError(RuntimeError):
 
 def synth_env(target: str, lambda_zip: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "TRADING_STOCK_IMPORTS", "TF_WORKSPACE")}
-    env["TARGET"] = target
     env["TRADING_LAMBDA_ZIP"] = str(lambda_zip)  # built for the target (tools/package.py zip_for)
-    if target == "aws":  # a real deployment names its own zone; the export needs only the shape
-        env = {**EXAMPLE_AWS_ZONE, **env}
-    return env
+    return shape_env(env, target)
 
 
 def cli_env(workspace: str, target: str, lambda_zip: Path) -> dict[str, str]:

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from python_stacks.config import EXAMPLE_AWS_ZONE
 from python_stacks.project import CACHE_DIR, ROOT
 from tools import sidevenv
 from tools.package import zip_for
+from tools.synth import shape_env
 
 VENV = ROOT / ".venv-aws6"
 REQUIREMENTS = ROOT / "requirements-aws6.txt"
@@ -120,10 +120,7 @@ class Use:
 
 def target_env(target: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("TF_WORKSPACE", "NODE_OPTIONS", "TRADING_STOCK_IMPORTS")}
-    env["TARGET"] = target
-    if target == "aws":  # a real deployment names its own zone; the check needs only the shape
-        env = {**EXAMPLE_AWS_ZONE, **env}
-    return env
+    return shape_env(env, target)
 
 
 def synth(python: Path, outdir: Path, target: str, lambda_zip: Path) -> str | None:

@@ -8,7 +8,6 @@ import sys
 import time
 from collections.abc import Sequence
 
-from python_stacks.config import EXAMPLE_AWS_ZONE
 from python_stacks.errors import UserError
 from python_stacks.project import ROOT
 from tools import policy
@@ -18,6 +17,7 @@ from tools.policy.plan_cache import current_inputs, existing_plans, plans_with_p
 from tools.policy.plans import deployment_env, synthesize
 from tools.policy.report import judge, print_summary
 from tools.policy.skips import load_skips
+from tools.synth import shape_env
 
 
 def run_gate(workspaces: Sequence[str], reuse_plans: bool) -> bool:
@@ -37,7 +37,7 @@ def run_gate(workspaces: Sequence[str], reuse_plans: bool) -> bool:
     shutil.rmtree(synth_aws_dir, ignore_errors=True)
     # The real-AWS synthesis is what a deployment runs (the local one adds emulator endpoints and test credentials).
     step = time.monotonic()
-    synthesize(workspaces, synth_aws_dir, deployment_env(TARGET="aws", **EXAMPLE_AWS_ZONE))
+    synthesize(workspaces, synth_aws_dir, shape_env(deployment_env(), "aws"))
     print(f"policy: synthesized {', '.join(workspaces)} for TARGET=aws ({time.monotonic() - step:.0f}s)", flush=True)
     step = time.monotonic()
     if reuse_plans:
