@@ -89,7 +89,7 @@ def machine() -> dict[str, str]:
 def versions() -> dict[str, str]:
     found = {
         "Python": platform.python_version(),
-        "Terraform": _command_version(["terraform", "version"]),
+        "Terraform": _terraform_version(),
         "hashicorp/aws provider (mirror)": _provider_versions(),
         "Node.js": _command_version(["node", "--version"]),
         "MariaDB": _command_version(["mariadbd", "--version"], r"Ver (\S+)"),
@@ -100,6 +100,18 @@ def versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return found
+
+
+def _terraform_version() -> str:
+    """The Terraform the tooling runs (tools.tf: TERRAFORM or the one on PATH)."""
+    from tools import tf
+
+    try:
+        output = tf.run(["version"], ROOT).stdout
+    except tf.TerraformSetupError:
+        return "not found"
+    match = re.search(r"(\d+\.\d+[\w.\-]*)", output)
+    return match.group(1) if match else "unknown"
 
 
 def _provider_versions() -> str:
