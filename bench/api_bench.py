@@ -31,6 +31,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -59,6 +60,21 @@ def _trade(prefix: str, index: int) -> bytes:
 # --------------------------------------------------------------------------------------------------------------------
 
 
+def _timed_requests(send: Callable[[int], int], count: int, barrier: Any, results: Any) -> None:
+    """Warm up, wait for every client, then time ``count`` requests and report them to the parent."""
+    for index in range(WARMUP):
+        send(-index - 1)
+    barrier.wait()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    for index in range(count):
+        started = time.perf_counter()
+        status = send(index)
+        latencies.append((time.perf_counter() - started) * 1000)
+        statuses[status] = statuses.get(status, 0) + 1
+    results.put((latencies, statuses, time.perf_counter()))
+
+
 def _api_client(base_url: str, prefix: str, count: int, barrier: Any, results: Any) -> None:
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -80,16 +96,7 @@ def _api_client(base_url: str, prefix: str, count: int, barrier: Any, results: A
         connection.close()
         return response.status
 
-    for index in range(WARMUP):
-        send(-index - 1)
-    barrier.wait()
-    latencies, statuses = [], {}
-    for index in range(count):
-        started = time.perf_counter()
-        status = send(index)
-        latencies.append((time.perf_counter() - started) * 1000)
-        statuses[status] = statuses.get(status, 0) + 1
-    results.put((latencies, statuses, time.perf_counter()))
+    _timed_requests(send, count, barrier, results)
 
 
 def _in_process_client(env: dict[str, str], prefix: str, count: int, barrier: Any, results: Any) -> None:
@@ -105,16 +112,7 @@ def _in_process_client(env: dict[str, str], prefix: str, count: int, barrier: An
         event = rest_event("POST", "/trades", _trade(prefix, index).decode())
         return int(api.handler(event, context)["statusCode"])
 
-    for index in range(WARMUP):
-        send(-index - 1)
-    barrier.wait()
-    latencies, statuses = [], {}
-    for index in range(count):
-        started = time.perf_counter()
-        status = send(index)
-        latencies.append((time.perf_counter() - started) * 1000)
-        statuses[status] = statuses.get(status, 0) + 1
-    results.put((latencies, statuses, time.perf_counter()))
+    _timed_requests(send, count, barrier, results)
 
 
 def run_load(target: Any, args: tuple[Any, ...], clients: int, requests: int, label: str) -> dict[str, Any]:
