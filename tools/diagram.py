@@ -175,10 +175,16 @@ def _hcl_blocks(source: Path) -> dict[str, list[dict[str, Any]]]:
     return merged
 
 
-def module_blocks(scope: str, source: Path) -> tuple[list[Block], dict[str, set[str]], list[tuple[str, Path, dict]]]:
+def _unquote(label: str) -> str:
+    return label.strip('"')
+
+
+def module_blocks(
+    scope: str, source: Path
+) -> tuple[list[Block], dict[str, set[str]], list[tuple[str, Path, dict[str, Any]]]]:
     """A module's blocks, the references behind each of its outputs, and its own module calls."""
     parsed = _hcl_blocks(source)
-    unquote = lambda s: s.strip('"')  # noqa: E731
+    unquote = _unquote
     blocks = []
     for kind in ("resource", "data"):
         for entry in parsed.get(kind, []):
@@ -331,8 +337,9 @@ def graph(model: Model) -> tuple[dict[str, Node], set[tuple[str, str, bool]]]:
             sink = node_key(model.blocks[host.get(target, target)])
             if sink != source:
                 edges.add((source, sink, False))
-    for lookup, owner in model.external:
-        edges.add((node_key(model.blocks[lookup]), node_key(model.blocks[host.get(owner, owner)]), True))
+    for lookup, owner_address in model.external:
+        owner_block = model.blocks[host.get(owner_address, owner_address)]
+        edges.add((node_key(model.blocks[lookup]), node_key(owner_block), True))
     return nodes, edges
 
 

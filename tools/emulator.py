@@ -177,7 +177,8 @@ def aws_client(endpoint: str, service: str, region: str = "us-east-1") -> Any:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _alive(pid: int) -> bool:
@@ -194,8 +195,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def port_of(endpoint: str) -> int:
-    return urlparse(endpoint).port or DEFAULT_PORT
+def port_of(endpoint: str | None) -> int:
+    return (urlparse(endpoint).port if endpoint else None) or DEFAULT_PORT
 
 
 def default_port() -> int:

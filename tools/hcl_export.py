@@ -267,7 +267,7 @@ def repair(cdk_tf: Path, reference: Mapping[str, Any]) -> list[str]:
 
 
 def addresses_json(config: Mapping[str, Any]) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for kind in COVERED:
         for name, body in config.get(kind, {}).items():
             if kind in ("resource", "data"):
@@ -283,9 +283,11 @@ def addresses_hcl(text: str) -> set[str]:
 
     from tools.module_docs import strip_interpolation
 
-    unquote = lambda label: label.strip('"')  # noqa: E731
+    def unquote(label: str) -> str:
+        return label.strip('"')
+
     parsed = hcl2.loads(text)
-    found = set()
+    found: set[str] = set()
     for kind in COVERED:
         for block in parsed.get(kind, []):
             for name, body in block.items():

@@ -341,7 +341,8 @@ def client_factory(config: StackConfig) -> ClientFactory:
     import boto3
 
     session = boto3.session.Session(region_name=config.settings.region)
-    return session.client
+    client: Callable[[str], Any] = session.client
+    return client
 
 
 def run(config: StackConfig, env: Mapping[str, str] | None = None, resolver: Resolver | None = None) -> bool:

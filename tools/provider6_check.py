@@ -134,7 +134,9 @@ def synth(python: Path, outdir: Path, target: str, lambda_zip: Path) -> str | No
 
 
 def differing_files(left: Path, right: Path) -> list[str]:
-    files = lambda root: {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}  # noqa: E731
+    def files(root: Path) -> dict[str, Path]:
+        return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}
+
     a, b = files(left), files(right)
     return sorted(n for n in a.keys() | b.keys() if n not in a or n not in b or a[n].read_bytes() != b[n].read_bytes())
 

@@ -33,4 +33,5 @@ def newest_final_snapshot(config: StackConfig) -> str | None:
         ]
     if not snapshots:
         return None
-    return max(snapshots, key=lambda s: s["SnapshotCreateTime"])["DBClusterSnapshotIdentifier"]
+    newest: str = max(snapshots, key=lambda s: s["SnapshotCreateTime"])["DBClusterSnapshotIdentifier"]
+    return newest
