@@ -63,9 +63,7 @@ class StackRun:
 
     def env(self, workspace: str | None = None) -> dict[str, str]:
         """The environment ``run`` gives Terraform (the e2e tests start a wrong-workspace plan with it)."""
-        env = tf.terraform_env()
-        env["TF_WORKSPACE"] = workspace or self.workspace
-        return env
+        return tf.run_env(workspace or self.workspace)
 
     def run(self, args: Sequence[str], *, stream: bool = True, workspace: str | None = None) -> str:
         def progress(line: str) -> None:

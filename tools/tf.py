@@ -127,6 +127,16 @@ class TerraformError(UserError, RuntimeError):
         self.output = output
 
 
+def run_env(workspace: str | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment ``run`` gives Terraform (tests that start Terraform themselves use it too)."""
+    env = terraform_env()
+    env.pop("TF_WORKSPACE", None)
+    if workspace is not None:
+        env["TF_WORKSPACE"] = workspace
+    env.update(extra or {})
+    return env
+
+
 def run(
     args: Sequence[str],
     cwd: Path,
@@ -144,11 +154,7 @@ def run(
     (progress of a long apply); the result's ``stdout`` then holds both and ``stderr`` is empty. ``check`` turns a
     failure into a ``TerraformError``.
     """
-    full_env = terraform_env()
-    full_env.pop("TF_WORKSPACE", None)
-    if workspace is not None:
-        full_env["TF_WORKSPACE"] = workspace
-    full_env.update(env or {})
+    full_env = run_env(workspace, env)
     command = [terraform_binary(), *args]
     if on_line is None:
         result = subprocess.run(command, cwd=cwd, env=full_env, text=True, capture_output=True, check=False)
