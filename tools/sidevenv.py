@@ -4,9 +4,9 @@ changes.
 
 The key of an environment is a digest of its requirements and of the interpreter that builds it; it is stamped
 into the environment after a successful install, so an interrupted install is redone. Parallel callers (test
-sessions, threads) take a file lock and build once. The Lambda workers' package tree (local_cloud/lambda_env.py)
-takes the same lock; it is a ``pip --target`` folder keyed by its pins, not a virtualenv, because the sandbox mounts
-it where Lambda keeps its runtime (docs/decisions/0020-one-runner-one-venv.md).
+sessions, threads) take a file lock under the cache and build once. The Lambda workers' package tree
+(local_cloud/lambda_env.py) takes the same lock; it is a ``pip --target`` folder keyed by its pins, not a
+virtualenv, because the sandbox mounts it where Lambda keeps its runtime (docs/decisions/0020-one-runner-one-venv.md).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from python_stacks.errors import UserError
+from python_stacks.project import CACHE_DIR
 
 STAMP = ".requirements.sha256"
 
@@ -39,9 +40,11 @@ def digest(*parts: str | bytes) -> str:
 
 @contextmanager
 def build_lock(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock beside ``folder`` while building it (the lock file sits next to it, not inside)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
+    """Hold an exclusive lock while building ``folder``: under the cache, because a rebuild clears the folder itself
+    and the folder's parent may be the checkout."""
+    locks = CACHE_DIR / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{folder.name}-{digest(str(folder.resolve()))[:12]}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
