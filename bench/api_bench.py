@@ -31,16 +31,13 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from python_stacks.constants import REGION  # noqa: E402
-from python_stacks.target import TEST_ACCESS_KEY, TEST_SECRET_KEY  # noqa: E402
+from python_stacks.constants import REGION
+from python_stacks.target import TEST_ACCESS_KEY, TEST_SECRET_KEY
 
 # `make deploy` of dev before the emulator ran Lambda code, databases or execute-api: bench/results.md, section
 # "Deploy to the emulator", at commit c4e5140 (plain moto 5.2.5, same machine type).
@@ -63,6 +60,21 @@ def _trade(prefix: str, index: int) -> bytes:
 # --------------------------------------------------------------------------------------------------------------------
 
 
+def _timed_requests(send: Callable[[int], int], count: int, barrier: Any, results: Any) -> None:
+    """Warm up, wait for every client, then time ``count`` requests and report them to the parent."""
+    for index in range(WARMUP):
+        send(-index - 1)
+    barrier.wait()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    for index in range(count):
+        started = time.perf_counter()
+        status = send(index)
+        latencies.append((time.perf_counter() - started) * 1000)
+        statuses[status] = statuses.get(status, 0) + 1
+    results.put((latencies, statuses, time.perf_counter()))
+
+
 def _api_client(base_url: str, prefix: str, count: int, barrier: Any, results: Any) -> None:
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -73,8 +85,9 @@ def _api_client(base_url: str, prefix: str, count: int, barrier: Any, results: A
 
     def send(index: int) -> int:
         body = _trade(prefix, index)
-        request = AWSRequest(method="POST", url=f"{base_url}/trades", data=body,
-                             headers={"Content-Type": "application/json"})
+        request = AWSRequest(
+            method="POST", url=f"{base_url}/trades", data=body, headers={"Content-Type": "application/json"}
+        )
         signer.add_auth(request)
         connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
         connection.request("POST", f"{url.path}/trades", body=body, headers=dict(request.headers.items()))
@@ -83,16 +96,7 @@ def _api_client(base_url: str, prefix: str, count: int, barrier: Any, results: A
         connection.close()
         return response.status
 
-    for index in range(WARMUP):
-        send(-index - 1)
-    barrier.wait()
-    latencies, statuses = [], {}
-    for index in range(count):
-        started = time.perf_counter()
-        status = send(index)
-        latencies.append((time.perf_counter() - started) * 1000)
-        statuses[status] = statuses.get(status, 0) + 1
-    results.put((latencies, statuses, time.perf_counter()))
+    _timed_requests(send, count, barrier, results)
 
 
 def _in_process_client(env: dict[str, str], prefix: str, count: int, barrier: Any, results: Any) -> None:
@@ -108,24 +112,17 @@ def _in_process_client(env: dict[str, str], prefix: str, count: int, barrier: An
         event = rest_event("POST", "/trades", _trade(prefix, index).decode())
         return int(api.handler(event, context)["statusCode"])
 
-    for index in range(WARMUP):
-        send(-index - 1)
-    barrier.wait()
-    latencies, statuses = [], {}
-    for index in range(count):
-        started = time.perf_counter()
-        status = send(index)
-        latencies.append((time.perf_counter() - started) * 1000)
-        statuses[status] = statuses.get(status, 0) + 1
-    results.put((latencies, statuses, time.perf_counter()))
+    _timed_requests(send, count, barrier, results)
 
 
 def run_load(target: Any, args: tuple[Any, ...], clients: int, requests: int, label: str) -> dict[str, Any]:
     spawn = multiprocessing.get_context("spawn")
     barrier, results = spawn.Barrier(clients + 1), spawn.Queue()
     per_client = requests // clients
-    processes = [spawn.Process(target=target, args=(*args, f"{label}-{uuid.uuid4().hex[:6]}-{n}", per_client,
-                                                     barrier, results)) for n in range(clients)]
+    processes = [
+        spawn.Process(target=target, args=(*args, f"{label}-{uuid.uuid4().hex[:6]}-{n}", per_client, barrier, results))
+        for n in range(clients)
+    ]
     for process in processes:
         process.start()
     barrier.wait()
@@ -162,12 +159,20 @@ def _get_json(url: str) -> Any:
 def in_process_env(endpoint: str, function: dict[str, Any], cluster: dict[str, Any]) -> dict[str, str]:
     """The api function's environment, pointed at the cluster's local server (no worker network in-process)."""
     env = dict(function["Environment"]["Variables"])
-    env.update({
-        "DB_WRITER_HOST": cluster["address"], "DB_READER_HOST": cluster["address"], "DB_PORT": str(cluster["port"]),
-        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": TEST_SECRET_KEY,
-        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_LAMBDA_FUNCTION_NAME": function["FunctionName"],
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "DB_WRITER_HOST": cluster["address"],
+            "DB_READER_HOST": cluster["address"],
+            "DB_PORT": str(cluster["port"]),
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": TEST_SECRET_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_LAMBDA_FUNCTION_NAME": function["FunctionName"],
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
     if env.get("DB_TLS", "").startswith("verify_"):
         # The server's certificate names the endpoints, not 127.0.0.1: verify the chain, skip the host name.
         from local_cloud import tls
@@ -180,8 +185,10 @@ def moto_round_trip(endpoint: str, count: int = 300) -> dict[str, float]:
     """The floor: a plain moto call on the same port (STS GetCallerIdentity, a new connection each), sequential."""
     url = urlparse(endpoint)
     body = b"Action=GetCallerIdentity&Version=2011-06-15"
-    headers = {"Content-Type": "application/x-www-form-urlencoded",
-               "Authorization": f"AWS4-HMAC-SHA256 Credential={TEST_ACCESS_KEY}/20260101/{REGION}/sts/aws4_request"}
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={TEST_ACCESS_KEY}/20260101/{REGION}/sts/aws4_request",
+    }
     latencies = []
     for _ in range(WARMUP + count):
         started = time.perf_counter()
@@ -236,18 +243,29 @@ def main(argv: list[str]) -> int:
             started = time.perf_counter()
             with urllib.request.urlopen(f"{address.base_url}/health", timeout=60) as response:
                 response.read()
-            report["cold"] = {"first_request_ms": round((time.perf_counter() - started) * 1000, 1),
-                              "init_duration_ms": init_duration_ms(logs, function["FunctionName"])}
+            report["cold"] = {
+                "first_request_ms": round((time.perf_counter() - started) * 1000, 1),
+                "init_duration_ms": init_duration_ms(logs, function["FunctionName"]),
+            }
 
             api_id = urlparse(str(outputs["api_invoke_url"])).hostname.split(".")[0]  # type: ignore[union-attr]
-            apigateway.update_stage(restApiId=api_id, stageName=config.workspace, patchOperations=[
-                {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "10000"},
-                {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "5000"}])
-            report["notes"].append("dev's stage throttling (50/s, burst 100) raised to 10,000/s, burst 5,000 for "
-                                   "the measurement")
+            apigateway.update_stage(
+                restApiId=api_id,
+                stageName=config.workspace,
+                patchOperations=[
+                    {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "10000"},
+                    {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "5000"},
+                ],
+            )
+            report["notes"].append(
+                "dev's stage throttling (50/s, burst 100) raised to 10,000/s, burst 5,000 for the measurement"
+            )
 
-            (cluster,) = [c for c in _get_json(f"{emulator.endpoint}/_local_cloud/rds/clusters/")
-                          if c["identifier"] == f"aurora-{config.naming.environment_suffix}"]
+            (cluster,) = [
+                c
+                for c in _get_json(f"{emulator.endpoint}/_local_cloud/rds/clusters/")
+                if c["identifier"] == f"aurora-{config.naming.environment_suffix}"
+            ]
             env = in_process_env(emulator.endpoint, function, cluster)
             rows = []
             for clients in (1, 4):
@@ -255,8 +273,14 @@ def main(argv: list[str]) -> int:
                 api = run_load(_api_client, (address.base_url,), clients, args.requests, "api")
                 print(f"api bench: {clients} client(s) in-process ...", flush=True)
                 direct = run_load(_in_process_client, (env,), clients, args.requests, "direct")
-                rows.append({"clients": clients, "api": api, "in_process": direct,
-                             "ratio": round(api["req_per_s"] / direct["req_per_s"], 3)})
+                rows.append(
+                    {
+                        "clients": clients,
+                        "api": api,
+                        "in_process": direct,
+                        "ratio": round(api["req_per_s"] / direct["req_per_s"], 3),
+                    }
+                )
             report["load"] = rows
             report["moto_round_trip"] = moto_round_trip(emulator.endpoint)
             deployment.destroy(with_data=True, synthesize=False)
@@ -281,8 +305,10 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     for row in report.get("load", []):
         api, direct = row["api"], row["in_process"]
-        lines.append(f"| {row['clients']} | {api['req_per_s']} | {api['p50_ms']} / {api['p99_ms']} | "
-                     f"{direct['req_per_s']} | {direct['p50_ms']} / {direct['p99_ms']} | {row['ratio']} |")
+        lines.append(
+            f"| {row['clients']} | {api['req_per_s']} | {api['p50_ms']} / {api['p99_ms']} | "
+            f"{direct['req_per_s']} | {direct['p50_ms']} / {direct['p99_ms']} | {row['ratio']} |"
+        )
     cold, deploy = report.get("cold", {}), report.get("deploy", {})
     init = cold.get("init_duration_ms")
     lines += [
@@ -290,14 +316,13 @@ def markdown(report: dict[str, Any]) -> str:
         "| figure | value |",
         "|---|---:|",
         f"| cold start of the api function: first request through the API | {cold.get('first_request_ms')} ms |",
-        f"| cold start: `Init Duration` in the function's REPORT line | {f'{init} ms' if init is not None else 'n/a'} |",
+        f"| cold start: `Init Duration` in the function's REPORT line | {'n/a' if init is None else f'{init} ms'} |",
         f"| floor: a plain moto call on the same port (STS, new connection) p50 / p99 | "
         f"{report.get('moto_round_trip', {}).get('p50_ms')} / {report.get('moto_round_trip', {}).get('p99_ms')} ms |",
         f"| `make deploy` dev, plain moto (before) | {deploy.get('before_s')} s |",
         f"| `make deploy` dev, with the extensions (after) | {deploy.get('after_s')} s |",
     ]
-    statuses = {s for row in report.get("load", []) for side in ("api", "in_process")
-                for s in row[side]["statuses"]}
+    statuses = {s for row in report.get("load", []) for side in ("api", "in_process") for s in row[side]["statuses"]}
     lines.append("")
     lines.append(f"Statuses seen: {', '.join(sorted(statuses)) or 'none'}.")
     if report.get("notes"):

@@ -39,12 +39,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.support.mariadb import MariaDB  # noqa: E402
-from tools import package  # noqa: E402
+from python_stacks.project import CACHE_DIR, ROOT
+from tests.support.mariadb import MariaDB
+from tools import package, sidevenv
 
 REGION = "us-east-1"
 DB_NAME = "bench"
@@ -96,15 +93,8 @@ def runtime_python(explicit: str | None) -> str:
         return os.path.abspath(explicit)  # not resolve(): a venv's python is a symlink that must stay one
     pin = re.search(r"^boto3==(\S+)", (ROOT / "requirements-dev.txt").read_text(), re.M)
     version = pin.group(1) if pin else "1.44.8"
-    venv = package.CACHE_DIR / f"cold-start-py312-boto3-{version}"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        base = package.find_runtime_python(None)
-        subprocess.run([base, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"boto3=={version}"],
-            check=True,
-        )
+    venv = CACHE_DIR / f"cold-start-py312-boto3-{version}"
+    python = sidevenv.ensure(venv, [f"boto3=={version}"], python=package.find_runtime_python(None), label="cold start")
     return str(python)
 
 

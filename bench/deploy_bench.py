@@ -1,6 +1,6 @@
 """Apply and destroy times on the local emulator: each workspace alone, then all three in parallel.
 
-Usage: ``python bench/deploy_bench.py [--workspaces dev staging prod] [--no-parallel] [--json PATH]``
+Usage: ``python -m bench.deploy_bench [--workspaces dev staging prod] [--no-parallel] [--json PATH]``
 Starts its own moto server on a free loopback port and works in a temporary folder; prints a markdown table.
 Takes about 15 minutes for the full run on 2 cores (each apply ~2 min, each destroy ~2 min).
 """
@@ -17,14 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from python_stacks.app_builder import load_configs  # noqa: E402
-from tools.deploy import Deployment  # noqa: E402
-from tools.emulator import Emulator  # noqa: E402
-from tools.synth import synth  # noqa: E402
-
+from python_stacks.app_builder import load_configs
+from tools.deploy import Deployment
+from tools.emulator import Emulator
+from tools.synth import synth
 
 
 def timed(work) -> float:  # type: ignore[no-untyped-def]
@@ -55,10 +51,18 @@ def main(argv: list[str]) -> int:
             if not args.no_parallel and len(deployments) > 1:
                 with ThreadPoolExecutor(max_workers=len(deployments)) as pool:
                     apply_s = timed(lambda: list(pool.map(lambda d: d.deploy(synthesize=False), deployments.values())))
-                    destroy_s = timed(lambda: list(pool.map(
-                        lambda d: d.destroy(with_data=True, synthesize=False), deployments.values())))
-                rows.append({"case": f"{len(deployments)} in parallel", "apply_s": round(apply_s, 1),
-                             "destroy_s": round(destroy_s, 1)})
+                    destroy_s = timed(
+                        lambda: list(
+                            pool.map(lambda d: d.destroy(with_data=True, synthesize=False), deployments.values())
+                        )
+                    )
+                rows.append(
+                    {
+                        "case": f"{len(deployments)} in parallel",
+                        "apply_s": round(apply_s, 1),
+                        "destroy_s": round(destroy_s, 1),
+                    }
+                )
     finally:
         emulator.stop()
     print("\n| case | apply (s) | destroy (s) |\n| --- | ---: | ---: |")

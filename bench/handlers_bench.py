@@ -10,7 +10,6 @@ Measures, in one run against one private MariaDB (started and stopped here, TLS 
 The cold start (import and first request, CPU) is bench/cold_start_bench.py's figure.
 
 Usage: ``python -m bench.handlers_bench [--requests 2000] [--repeat 3] [--json bench/out/handlers.json]``
-(or ``python bench/handlers_bench.py``).
 """
 
 from __future__ import annotations
@@ -26,12 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from handlers.credentials import Credentials  # noqa: E402
-from tests.support.mariadb import MariaDB  # noqa: E402
+from handlers.credentials import Credentials
+from tests.support.mariadb import MariaDB
 
 DB_NAME = "bench"
 USER = "bench_app"

@@ -23,10 +23,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tools.emulator import Emulator, aws_client  # noqa: E402
+from python_stacks.project import ROOT
+from tools.emulator import Emulator, aws_client
 
 MINIMAL = "def handler(event, context):\n    return event\n"
 _INIT = re.compile(r"Init Duration: ([0-9.]+) ms")
@@ -56,8 +54,14 @@ class Bench:
     def create(self, code: bytes, handler: str, memory: int, env: dict[str, str] | None = None) -> str:
         name = f"bench-{uuid.uuid4().hex[:8]}"
         self.client.create_function(
-            FunctionName=name, Runtime="python3.12", Role=self.role, Handler=handler, Code={"ZipFile": code},
-            MemorySize=memory, Timeout=30, Environment={"Variables": env or {}},
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=self.role,
+            Handler=handler,
+            Code={"ZipFile": code},
+            MemorySize=memory,
+            Timeout=30,
+            Environment={"Variables": env or {}},
         )
         return name
 
@@ -70,8 +74,15 @@ class Bench:
             raise RuntimeError(f"{name} failed: {response}")
         return elapsed, base64.b64decode(response["LogResult"]).decode()
 
-    def cold(self, runs: int, code: bytes, handler: str, memory: int, event: dict[str, Any],
-             env: dict[str, str] | None = None) -> dict[str, float]:
+    def cold(
+        self,
+        runs: int,
+        code: bytes,
+        handler: str,
+        memory: int,
+        event: dict[str, Any],
+        env: dict[str, str] | None = None,
+    ) -> dict[str, float]:
         init, wall = [], []
         for _ in range(runs):
             elapsed, log = self.invoke(self.create(code, handler, memory, env), event)
@@ -79,8 +90,12 @@ class Bench:
             assert match, log
             init.append(float(match.group(1)))
             wall.append(elapsed)
-        return {"init_ms_median": round(statistics.median(init), 1), "init_ms_min": round(min(init), 1),
-                "cold_invoke_ms_median": round(statistics.median(wall), 1), "runs": runs}
+        return {
+            "init_ms_median": round(statistics.median(init), 1),
+            "init_ms_min": round(min(init), 1),
+            "cold_invoke_ms_median": round(statistics.median(wall), 1),
+            "runs": runs,
+        }
 
     def warm(self, runs: int, name: str, event: dict[str, Any]) -> dict[str, float]:
         self.invoke(name, event)
@@ -91,8 +106,12 @@ class Bench:
             match = _DURATION.search(log)
             if match:
                 inside.append(float(match.group(1)))
-        return {"p50_ms": round(_percentile(wall, 0.5), 2), "p99_ms": round(_percentile(wall, 0.99), 2),
-                "handler_duration_p50_ms": round(_percentile(inside, 0.5), 2), "runs": runs}
+        return {
+            "p50_ms": round(_percentile(wall, 0.5), 2),
+            "p99_ms": round(_percentile(wall, 0.99), 2),
+            "handler_duration_p50_ms": round(_percentile(inside, 0.5), 2),
+            "runs": runs,
+        }
 
     def moto_floor(self, runs: int, name: str) -> dict[str, float]:
         wall = []
@@ -122,12 +141,20 @@ def main(argv: list[str]) -> int:
             Name=f"bench-{uuid.uuid4().hex[:6]}", SecretString='{"username": "u", "password": "p"}'
         )
         api_env = {
-            "DB_SECRET_ARN": secret["ARN"], "DB_WRITER_HOST": "bench.cluster-abc.us-east-1.rds.amazonaws.com",
-            "DB_NAME": "trading", "DB_TLS": "required", "POWERTOOLS_SERVICE_NAME": "trades-api",
+            "DB_SECRET_ARN": secret["ARN"],
+            "DB_WRITER_HOST": "bench.cluster-abc.us-east-1.rds.amazonaws.com",
+            "DB_NAME": "trading",
+            "DB_TLS": "required",
+            "POWERTOOLS_SERVICE_NAME": "trades-api",
         }
         api_zip = args.zip.read_bytes()
-        not_found = {"httpMethod": "GET", "path": "/nowhere", "resource": "/{proxy+}", "headers": {},
-                     "requestContext": {"requestId": "bench", "stage": "dev"}}
+        not_found = {
+            "httpMethod": "GET",
+            "path": "/nowhere",
+            "resource": "/{proxy+}",
+            "headers": {},
+            "requestContext": {"requestId": "bench", "stage": "dev"},
+        }
         cold_minimal = bench.cold(args.cold, minimal, "app.handler", 128, {})
         cold_api = bench.cold(args.cold, api_zip, "handlers.api.handler", 512, not_found, api_env)
         warm_minimal = bench.warm(args.warm, bench.create(minimal, "app.handler", 128), {"n": 1})
@@ -142,20 +169,36 @@ def main(argv: list[str]) -> int:
                 "title": f"Cold start (median of {args.cold} fresh functions; INIT = Lambda's Init Duration)",
                 "columns": ["function", "INIT median ms", "INIT min ms", "cold invoke through boto3, median ms"],
                 "rows": [
-                    ["minimal handler (128 MB)", cold_minimal["init_ms_median"], cold_minimal["init_ms_min"],
-                     cold_minimal["cold_invoke_ms_median"]],
-                    ["api function, shared ZIP (512 MB)", cold_api["init_ms_median"], cold_api["init_ms_min"],
-                     cold_api["cold_invoke_ms_median"]],
+                    [
+                        "minimal handler (128 MB)",
+                        cold_minimal["init_ms_median"],
+                        cold_minimal["init_ms_min"],
+                        cold_minimal["cold_invoke_ms_median"],
+                    ],
+                    [
+                        "api function, shared ZIP (512 MB)",
+                        cold_api["init_ms_median"],
+                        cold_api["init_ms_min"],
+                        cold_api["cold_invoke_ms_median"],
+                    ],
                 ],
             },
             {
                 "title": f"Warm invocation through boto3 ({args.warm} sequential calls)",
                 "columns": ["call", "p50 ms", "p99 ms", "handler Duration p50 ms (REPORT)"],
                 "rows": [
-                    ["Invoke, minimal handler", warm_minimal["p50_ms"], warm_minimal["p99_ms"],
-                     warm_minimal["handler_duration_p50_ms"]],
-                    ["Invoke, api function (GET of an unknown route: 404, no database)", warm_api["p50_ms"],
-                     warm_api["p99_ms"], warm_api["handler_duration_p50_ms"]],
+                    [
+                        "Invoke, minimal handler",
+                        warm_minimal["p50_ms"],
+                        warm_minimal["p99_ms"],
+                        warm_minimal["handler_duration_p50_ms"],
+                    ],
+                    [
+                        "Invoke, api function (GET of an unknown route: 404, no database)",
+                        warm_api["p50_ms"],
+                        warm_api["p99_ms"],
+                        warm_api["handler_duration_p50_ms"],
+                    ],
                     ["GetFunctionConfiguration (moto alone, no worker)", floor["p50_ms"], floor["p99_ms"], "—"],
                 ],
             },

@@ -22,12 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.support import local_rds  # noqa: E402
-from tools.emulator import Emulator, aws_client  # noqa: E402
+from tests.support import local_rds
+from tools.emulator import Emulator, aws_client
 
 
 def timed(work: Callable[[], Any]) -> tuple[float, Any]:
@@ -37,23 +33,36 @@ def timed(work: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def _create(rds: Any, name: str) -> dict[str, Any]:
-    return rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-mysql", MasterUsername="trading_admin",
-                                 ManageMasterUserPassword=True, DatabaseName="trading")["DBCluster"]
+    return rds.create_db_cluster(
+        DBClusterIdentifier=name,
+        Engine="aurora-mysql",
+        MasterUsername="trading_admin",
+        ManageMasterUserPassword=True,
+        DatabaseName="trading",
+    )["DBCluster"]
 
 
 def _fill(emulator: Emulator, secrets: Any, cluster: dict[str, Any], rows: int) -> None:
     secret = secrets.get_secret_value(SecretId=cluster["MasterUserSecret"]["SecretArn"])
     credentials = json.loads(secret["SecretString"])
     entry = local_rds.cluster(emulator.endpoint, cluster["DBClusterIdentifier"])
-    with local_rds.connect(entry, credentials["username"], credentials["password"], database="trading",
-                           autocommit=False) as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE trades (id BIGINT PRIMARY KEY, client_order_id VARCHAR(64), symbol VARCHAR(12), "
-                       "quantity DECIMAL(18,6), price DECIMAL(18,6), "
-                       "created_at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))")
+    with (
+        local_rds.connect(
+            entry, credentials["username"], credentials["password"], database="trading", autocommit=False
+        ) as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "CREATE TABLE trades (id BIGINT PRIMARY KEY, client_order_id VARCHAR(64), symbol VARCHAR(12), "
+            "quantity DECIMAL(18,6), price DECIMAL(18,6), "
+            "created_at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))"
+        )
         batch = [(i, f"order-{i:012d}", "ACME", "10.5", "123.456789") for i in range(rows)]
         for start in range(0, rows, 1000):
-            cursor.executemany("INSERT INTO trades (id, client_order_id, symbol, quantity, price) "
-                               "VALUES (%s, %s, %s, %s, %s)", batch[start:start + 1000])
+            cursor.executemany(
+                "INSERT INTO trades (id, client_order_id, symbol, quantity, price) VALUES (%s, %s, %s, %s, %s)",
+                batch[start : start + 1000],
+            )
         connection.commit()
 
 
@@ -89,16 +98,27 @@ def run(clusters: int, rows: int) -> dict[str, Any]:
             template_mib = sum(f.stat().st_size for f in Path(cache).rglob("template-*/**/*") if f.is_file()) / 2**20
             cluster = rds.describe_db_clusters(DBClusterIdentifier="bench-0")["DBClusters"][0]
             _fill(emulator, secrets, cluster, rows)
-            dump_s, _ = timed(lambda: rds.create_db_cluster_snapshot(DBClusterIdentifier="bench-0",
-                                                                      DBClusterSnapshotIdentifier="bench-snap"))
+            dump_s, _ = timed(
+                lambda: rds.create_db_cluster_snapshot(
+                    DBClusterIdentifier="bench-0", DBClusterSnapshotIdentifier="bench-snap"
+                )
+            )
             dump = local_rds.snapshots(emulator.endpoint)[0]
             dump_mib = Path(dump["dump"]).stat().st_size / 2**20
-            load_s, _ = timed(lambda: rds.restore_db_cluster_from_snapshot(
-                DBClusterIdentifier="bench-restored", SnapshotIdentifier="bench-snap", Engine="aurora-mysql"))
-            empty_restore_s, _ = timed(lambda: rds.restore_db_cluster_from_snapshot(
-                DBClusterIdentifier="bench-empty", SnapshotIdentifier=rds.describe_db_cluster_snapshots(
-                    DBClusterIdentifier="bench-1", SnapshotType="automated")["DBClusterSnapshots"][0][
-                    "DBClusterSnapshotIdentifier"], Engine="aurora-mysql"))
+            load_s, _ = timed(
+                lambda: rds.restore_db_cluster_from_snapshot(
+                    DBClusterIdentifier="bench-restored", SnapshotIdentifier="bench-snap", Engine="aurora-mysql"
+                )
+            )
+            empty_restore_s, _ = timed(
+                lambda: rds.restore_db_cluster_from_snapshot(
+                    DBClusterIdentifier="bench-empty",
+                    SnapshotIdentifier=rds.describe_db_cluster_snapshots(
+                        DBClusterIdentifier="bench-1", SnapshotType="automated"
+                    )["DBClusterSnapshots"][0]["DBClusterSnapshotIdentifier"],
+                    Engine="aurora-mysql",
+                )
+            )
             delete_s, _ = timed(lambda: rds.delete_db_cluster(DBClusterIdentifier="bench-1", SkipFinalSnapshot=True))
             resolve_ms = _resolve_ms(emulator, cluster["Endpoint"])
             reset_s, _ = timed(emulator.reset)
@@ -128,8 +148,10 @@ def markdown(report: dict[str, Any]) -> str:
     """The section bench/report.py puts into bench/results.md."""
     rows = [
         ("CreateDBCluster, first (template data directory made, CA made)", f"{report['create_first_s']} s"),
-        ("CreateDBCluster, later (template copied; median of "
-         f"{len(report['create_later_s'])})", f"{report['create_later_median_s']} s"),
+        (
+            f"CreateDBCluster, later (template copied; median of {len(report['create_later_s'])})",
+            f"{report['create_later_median_s']} s",
+        ),
         ("template data directory", f"{report['template_mib']} MiB"),
         ("one cluster's mariadbd, resident memory after start", f"{report['server_rss_mib']} MiB"),
         (f"CreateDBClusterSnapshot ({report['rows']} rows, mariadb-dump)", f"{report['snapshot_dump_s']} s"),

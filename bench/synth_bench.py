@@ -11,7 +11,6 @@ Measures, in one run:
   from nothing; it is then applied (timed too) so the trading stack's plan finds the KMS alias it looks up.
 
 Usage: ``python -m bench.synth_bench [--repeat 3] [--workspace dev] [--no-synth] [--no-terraform] [--json PATH]``
-(or ``python bench/synth_bench.py``).
 """
 
 from __future__ import annotations
@@ -30,25 +29,28 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from python_stacks.settings import WORKSPACES  # noqa: E402
-from tools.emulator import Emulator  # noqa: E402
-from tools.tf import CACHE_DIR, terraform_binary, terraform_env  # noqa: E402
+from python_stacks.project import CACHE_DIR, ROOT
+from python_stacks.settings import WORKSPACES
+from tools import tf
+from tools.emulator import Emulator
 
 WORK = CACHE_DIR / "bench"
 SPEEDUP_TARGET = 4.0
 RSS_RATIO_TARGET = 0.6
 SAMPLE_SECONDS = 0.02
 # Variables that select a deployment or a loading path: every synth run starts from the same environment.
-DROPPED_ENV = ("TF_WORKSPACE", "ENVIRONMENT_SUFFIX", "TARGET", "LOCAL_AWS_ENDPOINT", "TRADING_STOCK_IMPORTS",
-               "NODE_OPTIONS")
+DROPPED_ENV = (
+    "TF_WORKSPACE",
+    "ENVIRONMENT_SUFFIX",
+    "TARGET",
+    "LOCAL_AWS_ENDPOINT",
+    "TRADING_STOCK_IMPORTS",
+    "NODE_OPTIONS",
+)
 
 
 # --- process-tree measurement ------------------------------------------------------------------------------------
@@ -95,8 +97,9 @@ def _status(pid: int) -> tuple[str, int, int] | None:
 def measure(argv: Sequence[str], env: Mapping[str, str], cwd: Path = ROOT) -> Measurement:
     """Run ``argv`` to completion while sampling its process tree; output is captured, not shown."""
     started = time.monotonic()
-    process = subprocess.Popen(list(argv), env=dict(env), cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        list(argv), env=dict(env), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     chunks: list[str] = []
     reader = threading.Thread(target=lambda s=process.stdout: chunks.append(s.read()), daemon=True)  # type: ignore[misc]
     reader.start()
@@ -170,19 +173,24 @@ def bench_synth(scopes: Mapping[str, Sequence[str]], repeat: int) -> list[dict[s
                 run = run_synth(workspaces, stock=stock)
                 runs[(scope, stock)].append(run)
                 label = "stock" if stock else "fast"
-                print(f"  run {index + 1}/{repeat} {scope:<10} {label:<5} {run.wall_s:6.2f} s "
-                      f"{run.tree_peak_kb / 1024:7.0f} MB", flush=True)
+                print(
+                    f"  run {index + 1}/{repeat} {scope:<10} {label:<5} {run.wall_s:6.2f} s "
+                    f"{run.tree_peak_kb / 1024:7.0f} MB",
+                    flush=True,
+                )
     results = []
     for scope, workspaces in scopes.items():
         stock, fast = summarize(runs[(scope, True)]), summarize(runs[(scope, False)])
-        results.append({
-            "scope": scope,
-            "workspaces": list(workspaces),
-            "stock": stock,
-            "fast": fast,
-            "speedup": round(stock["wall_median_s"] / fast["wall_median_s"], 2),
-            "rss_ratio": round(fast["peak_rss_mb"] / stock["peak_rss_mb"], 3),
-        })
+        results.append(
+            {
+                "scope": scope,
+                "workspaces": list(workspaces),
+                "stock": stock,
+                "fast": fast,
+                "speedup": round(stock["wall_median_s"] / fast["wall_median_s"], 2),
+                "rss_ratio": round(fast["peak_rss_mb"] / stock["peak_rss_mb"], 3),
+            }
+        )
     return results
 
 
@@ -197,10 +205,9 @@ def free_port() -> int:
 
 def terraform(args: Sequence[str], stack_dir: Path, workspace: str) -> tuple[float, str | None]:
     """(seconds, None) or (seconds, error text)."""
-    env = terraform_env()
-    env["TF_WORKSPACE"] = workspace  # the workspace guard fails a plan (and validate) anywhere else
     started = time.monotonic()
-    result = subprocess.run([terraform_binary(), *args], cwd=stack_dir, env=env, text=True, capture_output=True)
+    # In the stack's workspace: the workspace guard fails a plan (and validate) anywhere else.
+    result = tf.run(args, stack_dir, workspace=workspace)
     seconds = time.monotonic() - started
     if result.returncode != 0:
         return seconds, (result.stderr or result.stdout).strip()
@@ -236,8 +243,13 @@ def bench_terraform(workspaces: Sequence[str]) -> list[dict[str, Any]]:
             if not _state_inside(stack_dir, scratch):
                 raise SystemExit(f"{stack_dir.name}: its backend writes state outside {scratch}; not running it")
             if not emulator.healthy():
-                rows.append({"stack": stack_dir.name, "workspace": workspace,
-                             "error": f"the emulator at {emulator.endpoint} stopped answering"})
+                rows.append(
+                    {
+                        "stack": stack_dir.name,
+                        "workspace": workspace,
+                        "error": f"the emulator at {emulator.endpoint} stopped answering",
+                    }
+                )
                 continue
             rows.append(bench_stack(stack_dir, workspace, apply=stack_dir.name.startswith("data-protection-")))
     finally:
@@ -260,14 +272,16 @@ def guarded_workspace(stack_dir: Path) -> str | None:
 def ordered_stacks(stacks: Path) -> list[Path]:
     """Data-protection stacks first (applied: the trading stacks look their key up), then per workspace."""
     found = [p for p in stacks.iterdir() if (p / "cdk.tf.json").is_file()]
-    return sorted(found, key=lambda p: (guarded_workspace(p) or "", not p.name.startswith("data-protection-"),
-                                        p.name))
+    return sorted(found, key=lambda p: (guarded_workspace(p) or "", not p.name.startswith("data-protection-"), p.name))
 
 
 def bench_stack(stack_dir: Path, workspace: str, *, apply: bool) -> dict[str, Any]:
     row: dict[str, Any] = {"stack": stack_dir.name, "workspace": workspace}
-    steps = [("init", ["init", "-input=false", "-no-color"]), ("validate", ["validate", "-no-color"]),
-             ("plan", ["plan", "-input=false", "-no-color", "-lock=false"])]
+    steps = [
+        ("init", ["init", "-input=false", "-no-color"]),
+        ("validate", ["validate", "-no-color"]),
+        ("plan", ["plan", "-input=false", "-no-color", "-lock=false"]),
+    ]
     if apply:
         steps.append(("apply", ["apply", "-input=false", "-no-color", "-auto-approve"]))
     for name, args in steps:
@@ -276,8 +290,12 @@ def bench_stack(stack_dir: Path, workspace: str, *, apply: bool) -> dict[str, An
         if error:
             row["error"] = f"{name}: {_first_error(error)}"
             break
-    print(f"  {row['stack']:<24} " + "  ".join(f"{k[:-2]} {v:5.1f} s" for k, v in row.items() if k.endswith("_s"))
-          + (f"  FAILED {row['error']}" if "error" in row else ""), flush=True)
+    print(
+        f"  {row['stack']:<24} "
+        + "  ".join(f"{k[:-2]} {v:5.1f} s" for k, v in row.items() if k.endswith("_s"))
+        + (f"  FAILED {row['error']}" if "error" in row else ""),
+        flush=True,
+    )
     return row
 
 
@@ -296,14 +314,32 @@ def synth_table(results: list[dict[str, Any]]) -> dict[str, Any]:
         for path in ("stock", "fast"):
             p = r[path]
             procs = p["process_peak_mb"]
-            rows.append([r["scope"], path, f"{p['wall_median_s']:.2f} s", f"{p['peak_rss_mb']:.0f} MB",
-                         f"{procs.get('python', 0):.0f} MB", f"{procs.get('node', 0):.0f} MB", ""])
+            rows.append(
+                [
+                    r["scope"],
+                    path,
+                    f"{p['wall_median_s']:.2f} s",
+                    f"{p['peak_rss_mb']:.0f} MB",
+                    f"{procs.get('python', 0):.0f} MB",
+                    f"{procs.get('node', 0):.0f} MB",
+                    "",
+                ]
+            )
         ok = r["speedup"] >= SPEEDUP_TARGET and r["rss_ratio"] <= RSS_RATIO_TARGET
-        rows.append([r["scope"], "fast/stock", f"{r['speedup']:.1f}x faster", f"{r['rss_ratio']:.2f}x", "", "",
-                     "meets targets" if ok else "MISSES a target"])
+        rows.append(
+            [
+                r["scope"],
+                "fast/stock",
+                f"{r['speedup']:.1f}x faster",
+                f"{r['rss_ratio']:.2f}x",
+                "",
+                "",
+                "meets targets" if ok else "MISSES a target",
+            ]
+        )
     return {
         "title": f"Synthesis, stock vs fast imports (targets: >= {SPEEDUP_TARGET:g}x faster, RSS <= "
-                 f"{RSS_RATIO_TARGET:g}x)",
+        f"{RSS_RATIO_TARGET:g}x)",
         "columns": ["scope", "path", "wall (median)", "peak RSS, tree", "python", "node", ""],
         "rows": rows,
     }
@@ -314,15 +350,24 @@ def terraform_table(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "title": "Terraform per stack (real provider; plan and apply against a private moto server)",
         "columns": ["stack", "init", "validate", "plan", "apply (data-protection, so trading can plan)", "error"],
-        "rows": [[r["stack"], fmt(r, "init_s"), fmt(r, "validate_s"), fmt(r, "plan_s"), fmt(r, "apply_s"),
-                  r.get("error", "")] for r in rows],
+        "rows": [
+            [
+                r["stack"],
+                fmt(r, "init_s"),
+                fmt(r, "validate_s"),
+                fmt(r, "plan_s"),
+                fmt(r, "apply_s"),
+                r.get("error", ""),
+            ]
+            for r in rows
+        ],
     }
 
 
 def render(table: Mapping[str, Any], out: IO[str] = sys.stdout) -> None:
     columns, rows = table["columns"], table["rows"]
     widths = [max(len(str(x)) for x in [c, *(row[i] for row in rows)]) for i, c in enumerate(columns)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()  # noqa: E731
     print(f"\n{table['title']}", file=out)
     print(line(columns), file=out)
     print(line("-" * w for w in widths), file=out)
@@ -370,7 +415,7 @@ def main(argv: list[str]) -> int:
     report = {
         "bench": "synth",
         "title": "Synthesis and Terraform",
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "repeat": args.repeat,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "targets": {"speedup_min": SPEEDUP_TARGET, "rss_ratio_max": RSS_RATIO_TARGET},

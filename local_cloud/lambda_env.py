@@ -13,7 +13,6 @@ background when it starts, so the first invocation need not wait long).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import shutil
@@ -24,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from python_stacks.project import CACHE_DIR
+from tools import sidevenv
 from tools.package import RUNTIME_VERSION, PackageError, find_runtime_python, normalize, read_pins
-from tools.tf import CACHE_DIR
 
 REQUIREMENTS = Path(__file__).with_name("runtime-requirements.txt")
 ENV_ROOT = CACHE_DIR / "lambda-runtime"
@@ -96,8 +96,7 @@ def ensure(progress: Callable[[str], None] = print) -> RuntimeEnv:
         return env
     target.mkdir(parents=True, exist_ok=True)
     # Emulators of parallel test sessions may start together: one builds, the others wait for it.
-    with open(target / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with sidevenv.build_lock(packages):
         if packages.is_dir():
             return env
         main_pins = ", ".join(f"{name}=={pins[name]}" for name in ("boto3", "awslambdaric") if name in pins)
@@ -105,8 +104,19 @@ def ensure(progress: Callable[[str], None] = print) -> RuntimeEnv:
         staging = Path(tempfile.mkdtemp(prefix=".packages-", dir=target))
         try:
             command = [
-                python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
-                "--only-binary=:all:", "--target", str(staging), "-r", str(REQUIREMENTS),
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--progress-bar",
+                "off",
+                "--only-binary=:all:",
+                "--target",
+                str(staging),
+                "-r",
+                str(REQUIREMENTS),
             ]
             done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=sys.stdout, stderr=sys.stderr, check=False)
             if done.returncode != 0:

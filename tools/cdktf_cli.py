@@ -26,15 +26,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from python_stacks.errors import UserError, exit_on_user_error
+from python_stacks.project import ROOT
 from tools.tf import tooling_env
 
-ROOT = Path(__file__).resolve().parent.parent
 CLI_DIR = ROOT / "tools" / "cdktf-cli"
 CLI_BIN = CLI_DIR / "node_modules" / ".bin" / "cdktf"
 LOCK_STAMP = CLI_DIR / "node_modules" / ".trading-lock.sha256"
 # cdktf commands (and aliases) that run the app first, unless --skip-synth says the output is already there.
-SYNTHESIZING = frozenset({"synth", "synthesize", "deploy", "apply", "destroy", "diff", "plan", "list", "watch",
-                          "output", "outputs"})
+SYNTHESIZING = frozenset(
+    {"synth", "synthesize", "deploy", "apply", "destroy", "diff", "plan", "list", "watch", "output", "outputs"}
+)
 # ... and of those, the ones that run Terraform against the target.
 REACHING_AWS = SYNTHESIZING - {"synth", "synthesize", "list"}
 
@@ -61,10 +62,18 @@ def ensure_cli(log_prefix: str = "cdktf-cli") -> Path:
         return CLI_BIN
     if not shutil.which("npm"):
         raise CliSetupError("npm not found: the pinned cdktf CLI needs Node.js >= 20 with npm")
-    print(f"{log_prefix}: installing the pinned cdktf CLI into {CLI_DIR.relative_to(ROOT)} "
-          "(npm ci, about 420 MB, once)", file=sys.stderr, flush=True)
-    result = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=CLI_DIR,
-                            text=True, capture_output=True, env={**os.environ, "DISABLE_VERSION_CHECK": "1"})
+    print(
+        f"{log_prefix}: installing the pinned cdktf CLI into {CLI_DIR.relative_to(ROOT)} (npm ci, about 420 MB, once)",
+        file=sys.stderr,
+        flush=True,
+    )
+    result = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=CLI_DIR,
+        text=True,
+        capture_output=True,
+        env={**os.environ, "DISABLE_VERSION_CHECK": "1"},
+    )
     if result.returncode != 0 or not CLI_BIN.exists():
         raise CliInstallError(f"npm ci failed in {CLI_DIR}:\n{result.stdout}{result.stderr}")
     LOCK_STAMP.write_text(lock_digest() + "\n")
@@ -102,8 +111,11 @@ def preflight(argv: Sequence[str]) -> None:
         from tools.emulator import Emulator, port_of
 
         started = Emulator(port_of(config.target.endpoint)).start()
-        print(f"emulator: {'started' if started else 'reusing'} moto server at {config.target.endpoint}",
-              file=sys.stderr, flush=True)
+        print(
+            f"emulator: {'started' if started else 'reusing'} moto server at {config.target.endpoint}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def cli_env(base: dict[str, str] | None = None) -> dict[str, str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -26,11 +25,11 @@ from pathlib import Path
 from python_stacks.app_builder import load_configs
 from python_stacks.config import StackConfig
 from python_stacks.errors import exit_on_user_error
+from python_stacks.project import ROOT
 from python_stacks.stack_names import ACCOUNT_STACK_ID, workspace_stack_ids
+from tools import tf
 from tools.synth import ensure_lambda_zip, synth
-from tools.tf import terraform_binary, terraform_env
 
-ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS_SHOWN = (
     ("api_invoke_url", "API invoke URL"),
     ("api_custom_domain_url", "API custom domain"),
@@ -63,26 +62,19 @@ class StackRun:
     prefix: str
 
     def env(self, workspace: str | None = None) -> dict[str, str]:
-        env = terraform_env()
-        env["TF_WORKSPACE"] = workspace or self.workspace
-        return env
+        """The environment ``run`` gives Terraform (the e2e tests start a wrong-workspace plan with it)."""
+        return tf.run_env(workspace or self.workspace)
 
     def run(self, args: Sequence[str], *, stream: bool = True, workspace: str | None = None) -> str:
-        command = [terraform_binary(), *args]
-        process = subprocess.Popen(
-            command, cwd=self.directory, env=self.env(workspace), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True,
-        )
-        lines: list[str] = []
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
+        def progress(line: str) -> None:
             if stream and _is_progress(line):
                 print(f"{self.prefix} {line.rstrip()}", flush=True)
-        if process.wait() != 0:
-            tail = "".join(lines[-40:])
-            raise DeployError(f"{self.prefix} terraform {args[0]} failed (exit {process.returncode}):\n{tail}")
-        return "".join(lines)
+
+        result = tf.run(args, self.directory, workspace=workspace or self.workspace, on_line=progress)
+        if result.returncode != 0:
+            tail = "".join(result.stdout.splitlines(keepends=True)[-40:])
+            raise DeployError(f"{self.prefix} terraform {args[0]} failed (exit {result.returncode}):\n{tail}")
+        return result.stdout
 
     def init(self) -> None:
         # In the default workspace, which every backend has: `init` refuses a TF_WORKSPACE the backend does not hold
@@ -132,9 +124,21 @@ class StackRun:
 
 def _is_progress(line: str) -> bool:
     # Terraform's per-resource progress lines and the final summaries; the rest of the plan text is noise here.
-    markers = (": Creating...", ": Creation complete", ": Destroying...", ": Destruction complete",
-               ": Modifying...", ": Modifications complete", ": Importing...", ": Import complete", ": Still ",
-               "Apply complete!", "Destroy complete!", "Error:", "Plan:")
+    markers = (
+        ": Creating...",
+        ": Creation complete",
+        ": Destroying...",
+        ": Destruction complete",
+        ": Modifying...",
+        ": Modifications complete",
+        ": Importing...",
+        ": Import complete",
+        ": Still ",
+        "Apply complete!",
+        "Destroy complete!",
+        "Error:",
+        "Plan:",
+    )
     return any(marker in line for marker in markers)
 
 
@@ -157,8 +161,10 @@ class Deployment:
         if synthesize:
             started = time.monotonic()
             synth([self.config], self.outdir)
-            self.log(f"synthesized {self.data.directory.name} and {self.trading.directory.name} "
-                     f"({time.monotonic() - started:.1f}s)")
+            self.log(
+                f"synthesized {self.data.directory.name} and {self.trading.directory.name} "
+                f"({time.monotonic() - started:.1f}s)"
+            )
         for stack in (self.data, self.trading):
             stack.init()
 
@@ -191,8 +197,10 @@ class Deployment:
         self.log(f"destroying {self.trading.directory.name}")
         self.trading.destroy()
         if self.config.settings.database.keep_data_on_destroy and not with_data:
-            self.log(f"kept {self.data.directory.name}: the KMS key and final snapshots outlive the application "
-                     "(destroy them with --with-data / `make destroy-data`)")
+            self.log(
+                f"kept {self.data.directory.name}: the KMS key and final snapshots outlive the application "
+                "(destroy them with --with-data / `make destroy-data`)"
+            )
         else:
             self.log(f"destroying {self.data.directory.name}")
             self.data.destroy()
@@ -239,8 +247,10 @@ def run_preflight(config: StackConfig) -> bool:
 
     if run(config):
         return True
-    print(f"error: preflight failed for a real deployment of {config.workspace}: fix the lines above "
-          "(docs/deploy.md)", file=sys.stderr)
+    print(
+        f"error: preflight failed for a real deployment of {config.workspace}: fix the lines above (docs/deploy.md)",
+        file=sys.stderr,
+    )
     return False
 
 
@@ -265,8 +275,9 @@ def main(argv: list[str]) -> int:
             except EmulatorError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
-            print(f"emulator: {'started' if started else 'reusing'} moto server at {config.target.endpoint}",
-                  flush=True)
+            print(
+                f"emulator: {'started' if started else 'reusing'} moto server at {config.target.endpoint}", flush=True
+            )
         deployment = Deployment(config, args.outdir)
         try:
             if args.command == "deploy":

@@ -34,19 +34,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from python_stacks.config import EXAMPLE_AWS_ZONE
+from python_stacks.project import CACHE_DIR, ROOT
 from tools.package import zip_for
+from tools.synth import shape_env
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "docs" / "architecture.png"
 DEFAULT_WORKSPACE = "prod"
 
 # First match wins (a prefix matches whole words: aws_route matches aws_route_table, not aws_route53_zone);
 # anything else lands in "other".
 CONCERNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("network", "#e8f1fb", ("aws_vpc", "aws_subnet", "aws_internet_gateway", "aws_nat_gateway", "aws_eip",
-                            "aws_route_table", "aws_route", "aws_default_security_group", "aws_security_group",
-                            "aws_network", "aws_flow_log", "aws_default_network_acl", "aws_default_route_table")),
+    (
+        "network",
+        "#e8f1fb",
+        (
+            "aws_vpc",
+            "aws_subnet",
+            "aws_internet_gateway",
+            "aws_nat_gateway",
+            "aws_eip",
+            "aws_route_table",
+            "aws_route",
+            "aws_default_security_group",
+            "aws_security_group",
+            "aws_network",
+            "aws_flow_log",
+            "aws_default_network_acl",
+            "aws_default_route_table",
+        ),
+    ),
     ("API and DNS", "#fdf1e3", ("aws_api_gateway", "aws_apigatewayv2", "aws_route53", "aws_acm", "aws_wafv2")),
     ("compute", "#fbe9ee", ("aws_lambda", "aws_s3_object")),
     ("data", "#eaf6ec", ("aws_rds", "aws_db", "aws_s3", "aws_dynamodb", "aws_elasticache")),
@@ -55,8 +71,14 @@ CONCERNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 OTHER = ("other", "#ffffff")
 # Data sources that compute values rather than find infrastructure.
-NOISE_DATA = {"aws_caller_identity", "aws_partition", "aws_region", "aws_iam_policy_document",
-              "aws_availability_zones", "aws_default_tags"}
+NOISE_DATA = {
+    "aws_caller_identity",
+    "aws_partition",
+    "aws_region",
+    "aws_iam_policy_document",
+    "aws_availability_zones",
+    "aws_default_tags",
+}
 META = {"//", "count", "for_each", "depends_on", "lifecycle", "provider", "__is_block__"}
 REF = re.compile(r"\b(data\.|module\.|var\.)?([a-z][a-z0-9_]*)(?:\.([A-Za-z0-9_-]+))?")
 
@@ -126,8 +148,15 @@ def stack_blocks(stack_dir: Path) -> tuple[list[Block], dict[str, tuple[Path, di
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
     stack = stack_dir.name
     blocks = [
-        Block(stack, kind, type_, name, _label_from_metadata(stack, body, name), "count" in body or "for_each" in body,
-              references(body))
+        Block(
+            stack,
+            kind,
+            type_,
+            name,
+            _label_from_metadata(stack, body, name),
+            "count" in body or "for_each" in body,
+            references(body),
+        )
         for kind in ("resource", "data")
         for type_, named in config.get(kind, {}).items()
         for name, body in named.items()
@@ -146,21 +175,39 @@ def _hcl_blocks(source: Path) -> dict[str, list[dict[str, Any]]]:
     return merged
 
 
-def module_blocks(scope: str, source: Path) -> tuple[list[Block], dict[str, set[str]], list[tuple[str, Path, dict]]]:
+def _unquote(label: str) -> str:
+    return label.strip('"')
+
+
+def module_blocks(
+    scope: str, source: Path
+) -> tuple[list[Block], dict[str, set[str]], list[tuple[str, Path, dict[str, Any]]]]:
     """A module's blocks, the references behind each of its outputs, and its own module calls."""
     parsed = _hcl_blocks(source)
-    unquote = lambda s: s.strip('"')  # noqa: E731
+    unquote = _unquote
     blocks = []
     for kind in ("resource", "data"):
         for entry in parsed.get(kind, []):
             for type_, named in entry.items():
                 for name, body in named.items():
-                    blocks.append(Block(scope, kind, unquote(type_), unquote(name), unquote(name),
-                                        "count" in body or "for_each" in body, references(body)))
+                    blocks.append(
+                        Block(
+                            scope,
+                            kind,
+                            unquote(type_),
+                            unquote(name),
+                            unquote(name),
+                            "count" in body or "for_each" in body,
+                            references(body),
+                        )
+                    )
     outputs = {unquote(name): references(body) for entry in parsed.get("output", []) for name, body in entry.items()}
-    calls = [(unquote(name), (source / unquote(body["source"])).resolve(), body)
-             for entry in parsed.get("module", []) for name, body in entry.items()
-             if unquote(body.get("source", "")).startswith(".")]
+    calls = [
+        (unquote(name), (source / unquote(body["source"])).resolve(), body)
+        for entry in parsed.get("module", [])
+        for name, body in entry.items()
+        if unquote(body.get("source", "")).startswith(".")
+    ]
     return blocks, outputs, calls
 
 
@@ -262,8 +309,13 @@ def graph(model: Model) -> tuple[dict[str, Node], set[tuple[str, str, bool]]]:
     host: dict[str, str] = {}
     for address, targets in edges_by_block.items():
         block = model.blocks[address]
-        parents = [model.blocks[t] for t in targets if model.blocks[t].scope == block.scope
-                   and block.type.startswith(model.blocks[t].type + "_") and model.blocks[t].kind == "resource"]
+        parents = [
+            model.blocks[t]
+            for t in targets
+            if model.blocks[t].scope == block.scope
+            and block.type.startswith(model.blocks[t].type + "_")
+            and model.blocks[t].kind == "resource"
+        ]
         if block.kind == "resource" and parents:
             host[address] = max(parents, key=lambda p: len(p.type)).address
     nodes: dict[str, Node] = {}
@@ -285,8 +337,9 @@ def graph(model: Model) -> tuple[dict[str, Node], set[tuple[str, str, bool]]]:
             sink = node_key(model.blocks[host.get(target, target)])
             if sink != source:
                 edges.add((source, sink, False))
-    for lookup, owner in model.external:
-        edges.add((node_key(model.blocks[lookup]), node_key(model.blocks[host.get(owner, owner)]), True))
+    for lookup, owner_address in model.external:
+        owner_block = model.blocks[host.get(owner_address, owner_address)]
+        edges.add((node_key(model.blocks[lookup]), node_key(owner_block), True))
     return nodes, edges
 
 
@@ -344,21 +397,22 @@ def to_dot(nodes: Mapping[str, Node], edges: Iterable[tuple[str, str, bool]], ti
         f"  graph [rankdir=LR, fontname=Helvetica, fontsize=20, labelloc=t, label={_quote(title)}, "
         "nodesep=0.25, ranksep=0.9, compound=true, newrank=true];",
         '  node [shape=box, style="rounded,filled", fillcolor=white, fontname=Helvetica, fontsize=10];',
-        "  edge [color=\"#555555\", arrowsize=0.6];",
+        '  edge [color="#555555", arrowsize=0.6];',
     ]
     order = [c[:2] for c in CONCERNS] + [OTHER]
     for index, (name, color) in enumerate(order):
         members = sorted(by_concern.get((name, color), []), key=lambda n: n.key)
         if not members:
             continue
-        lines += [f"  subgraph cluster_{index} {{",
-                  f'    label={_quote(name)}; style="rounded,filled"; fillcolor="{color}"; color="#999999"; '
-                  "fontsize=14;"]
+        lines += [
+            f"  subgraph cluster_{index} {{",
+            f'    label={_quote(name)}; style="rounded,filled"; fillcolor="{color}"; color="#999999"; fontsize=14;',
+        ]
         for scope in sorted({n.scope for n in members}):
             scoped = [n for n in members if n.scope == scope]
             lines.append(f"    subgraph cluster_{index}_{ids[scoped[0].key]} {{")
             lines.append(f'      label={_quote(_scope_label(scope))}; style="dashed"; fontsize=9; color="#888888";')
-            lines += [f"      {ids[n.key]} [label=\"{_node_label(n)}\"];" for n in scoped]
+            lines += [f'      {ids[n.key]} [label="{_node_label(n)}"];' for n in scoped]
             lines.append("    }")
         lines.append("  }")
     for source, sink, dashed in sorted(edges):
@@ -370,8 +424,10 @@ def to_dot(nodes: Mapping[str, Node], edges: Iterable[tuple[str, str, bool]], ti
 
 def dot_for(stack_dirs: Iterable[Path], workspace: str) -> str:
     nodes, edges = graph(load(stack_dirs))
-    title = (f"Trading platform — workspace {workspace} (generated by tools/diagram.py from the synthesized "
-             "stacks; arrows: refers to)")
+    title = (
+        f"Trading platform — workspace {workspace} (generated by tools/diagram.py from the synthesized "
+        "stacks; arrows: refers to)"
+    )
     return to_dot(nodes, edges, title)
 
 
@@ -397,20 +453,26 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     synth_dir = args.synth_dir
     if synth_dir is None:
-        synth_dir = ROOT / ".cache" / "diagram" / "cdktf.out"
+        synth_dir = CACHE_DIR / "diagram" / "cdktf.out"
         synth_dir.parent.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k not in ("TF_WORKSPACE", "ENVIRONMENT_SUFFIX")}
-        env["TARGET"] = "aws"  # the configuration a real deployment runs, without emulator concessions
-        env = {**EXAMPLE_AWS_ZONE, **env}  # a real deployment names its own zone; the diagram needs only the shape
+        env = shape_env(env, "aws")  # the configuration a real deployment runs, without emulator concessions
         env["TRADING_LAMBDA_ZIP"] = str(zip_for("aws", synth_dir.parent / "lambda-aws.zip", env))
-        subprocess.run([sys.executable, "-m", "tools.synth", "--outdir", str(synth_dir), args.workspace],
-                       cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "tools.synth", "--outdir", str(synth_dir), args.workspace],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     dot = dot_for(workspace_stacks(synth_dir, args.workspace), args.workspace)
     source = args.output.with_suffix(".dot")
     source.write_text(dot)
     if not shutil.which("dot"):
-        print(f"diagram: wrote {source}; install Graphviz (apt-get install graphviz) to render {args.output.name}",
-              file=sys.stderr)
+        print(
+            f"diagram: wrote {source}; install Graphviz (apt-get install graphviz) to render {args.output.name}",
+            file=sys.stderr,
+        )
         return 1
     fmt = args.output.suffix.lstrip(".") or "png"
     subprocess.run(["dot", f"-T{fmt}", "-Gdpi=96", "-o", str(args.output), str(source)], check=True)

@@ -21,10 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from python_stacks.project import CACHE_DIR, ROOT
 from python_stacks.target import TEST_ACCESS_KEY, TEST_SECRET_KEY
-from tools.tf import CACHE_DIR
-
-ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_PORT = 4566
 HOST = "127.0.0.1"
@@ -115,8 +113,17 @@ class Emulator:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", SERVER_MODULE, "-H", HOST, "-p", str(self.port), "--run-root",
-                 str(self.state_dir)],
+                [
+                    sys.executable,
+                    "-m",
+                    SERVER_MODULE,
+                    "-H",
+                    HOST,
+                    "-p",
+                    str(self.port),
+                    "--run-root",
+                    str(self.state_dir),
+                ],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -170,7 +177,8 @@ def aws_client(endpoint: str, service: str, region: str = "us-east-1") -> Any:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _alive(pid: int) -> bool:
@@ -187,8 +195,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def port_of(endpoint: str) -> int:
-    return urlparse(endpoint).port or DEFAULT_PORT
+def port_of(endpoint: str | None) -> int:
+    return (urlparse(endpoint).port if endpoint else None) or DEFAULT_PORT
 
 
 def default_port() -> int:

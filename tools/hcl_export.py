@@ -41,14 +41,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from python_stacks.config import EXAMPLE_AWS_ZONE
 from python_stacks.errors import exit_on_user_error
+from python_stacks.project import CACHE_DIR, ROOT
 from python_stacks.settings import WORKSPACES as _SETTINGS
+from tools import tf
 from tools.cdktf_cli import CliInstallError, ensure_cli
 from tools.package import zip_for
-from tools.tf import CACHE_DIR, terraform_binary, terraform_env, tooling_env
+from tools.synth import shape_env
+from tools.tf import tooling_env
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTDIR = CACHE_DIR / "hcl-out"
 WORKSPACES = tuple(_SETTINGS)
 # Top-level block kinds whose every label must survive the conversion.
@@ -64,21 +65,20 @@ class ExportError(RuntimeError):
 
 def synth_env(target: str, lambda_zip: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "TRADING_STOCK_IMPORTS", "TF_WORKSPACE")}
-    env["TARGET"] = target
     env["TRADING_LAMBDA_ZIP"] = str(lambda_zip)  # built for the target (tools/package.py zip_for)
-    if target == "aws":  # a real deployment names its own zone; the export needs only the shape
-        env = {**EXAMPLE_AWS_ZONE, **env}
-    return env
+    return shape_env(env, target)
 
 
 def cli_env(workspace: str, target: str, lambda_zip: Path) -> dict[str, str]:
     env = synth_env(target, lambda_zip)
     env.update(tooling_env())  # the provider mirror, no telemetry or version checks
-    env.update({
-        "TF_WORKSPACE": workspace,
-        "CI": "1",  # plain progress lines instead of a spinner
-        "FORCE_COLOR": "0",
-    })
+    env.update(
+        {
+            "TF_WORKSPACE": workspace,
+            "CI": "1",  # plain progress lines instead of a spinner
+            "FORCE_COLOR": "0",
+        }
+    )
     return env
 
 
@@ -86,8 +86,13 @@ def synth_hcl(cli: Path, workspace: str, outdir: Path, target: str, lambda_zip: 
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     app = f'"{sys.executable}" -m tools.synth --outdir "$CDKTF_OUTDIR" {workspace}'
-    result = subprocess.run([str(cli), "synth", "--hcl", "--output", str(outdir), "--app", app],
-                            cwd=ROOT, env=cli_env(workspace, target, lambda_zip), text=True, capture_output=True)
+    result = subprocess.run(
+        [str(cli), "synth", "--hcl", "--output", str(outdir), "--app", app],
+        cwd=ROOT,
+        env=cli_env(workspace, target, lambda_zip),
+        text=True,
+        capture_output=True,
+    )
     if result.returncode != 0 or not (outdir / "manifest.json").is_file():
         raise ExportError(f"cdktf synth --hcl failed for {workspace}:\n{result.stdout}{result.stderr}")
 
@@ -95,8 +100,13 @@ def synth_hcl(cli: Path, workspace: str, outdir: Path, target: str, lambda_zip: 
 def synth_json(workspaces: Sequence[str], outdir: Path, target: str, lambda_zip: Path) -> None:
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.parent.mkdir(parents=True, exist_ok=True)  # cdktf's App creates only the last folder
-    result = subprocess.run([sys.executable, "-m", "tools.synth", "--outdir", str(outdir), *workspaces],
-                            cwd=ROOT, env=synth_env(target, lambda_zip), text=True, capture_output=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.synth", "--outdir", str(outdir), *workspaces],
+        cwd=ROOT,
+        env=synth_env(target, lambda_zip),
+        text=True,
+        capture_output=True,
+    )
     if result.returncode != 0:
         raise ExportError(f"JSON synthesis failed:\n{result.stdout}{result.stderr}")
 
@@ -257,7 +267,7 @@ def repair(cdk_tf: Path, reference: Mapping[str, Any]) -> list[str]:
 
 
 def addresses_json(config: Mapping[str, Any]) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for kind in COVERED:
         for name, body in config.get(kind, {}).items():
             if kind in ("resource", "data"):
@@ -273,14 +283,18 @@ def addresses_hcl(text: str) -> set[str]:
 
     from tools.module_docs import strip_interpolation
 
-    unquote = lambda label: label.strip('"')  # noqa: E731
+    def unquote(label: str) -> str:
+        return label.strip('"')
+
     parsed = hcl2.loads(text)
-    found = set()
+    found: set[str] = set()
     for kind in COVERED:
         for block in parsed.get(kind, []):
             for name, body in block.items():
                 if kind in ("resource", "data"):
-                    found.update(f"{kind}.{unquote(name)}.{unquote(label)}" for label in body if label != "__is_block__")
+                    found.update(
+                        f"{kind}.{unquote(name)}.{unquote(label)}" for label in body if label != "__is_block__"
+                    )
                 else:
                     found.add(f"{kind}.{unquote(name)}")
     found.update(f"import.{strip_interpolation(block['to'])}" for block in parsed.get("import", []))
@@ -294,12 +308,6 @@ class StackResult:
     repairs: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
-
-
-def terraform(args: Sequence[str], stack_dir: Path, workspace: str) -> subprocess.CompletedProcess[str]:
-    env = terraform_env()
-    env["TF_WORKSPACE"] = workspace  # validate evaluates the workspace guard
-    return subprocess.run([terraform_binary(), *args], cwd=stack_dir, env=env, text=True, capture_output=True)
 
 
 def check_stack(stack_dir: Path, workspace: str, reference: Mapping[str, Any]) -> StackResult:
@@ -317,16 +325,19 @@ def check_stack(stack_dir: Path, workspace: str, reference: Mapping[str, Any]) -
             "with Fn.jsonencode or DataAwsIamPolicyDocument instead of json.dumps:\n  " + "\n  ".join(unrenderable)
         )
         return result
-    steps = (["fmt", "-no-color", "cdk.tf"], ["init", "-backend=false", "-input=false", "-no-color"],
-             ["validate", "-no-color"])
+    steps = (
+        ["fmt", "-no-color", "cdk.tf"],
+        ["init", "-backend=false", "-input=false", "-no-color"],
+        ["validate", "-no-color"],
+    )
     for args in steps:  # fmt aligns the repaired lines like the rest of the file
-        run = terraform(args, stack_dir, workspace)
+        run = tf.run(args, stack_dir, workspace=workspace)  # validate evaluates the workspace guard
         if run.returncode != 0:
             result.error = f"terraform {args[0]} failed:\n{run.stdout}{run.stderr}"
             return result
     try:
         missing = sorted(addresses_json(reference) - addresses_hcl(cdk_tf.read_text()))
-    except Exception as exc:  # noqa: BLE001 - python-hcl2's parse errors have no common base class
+    except Exception as exc:
         result.error = f"cdk.tf validates but python-hcl2 cannot parse it, so its coverage is unchecked: {exc}"
         return result
     if missing:
@@ -339,7 +350,9 @@ def check_stack(stack_dir: Path, workspace: str, reference: Mapping[str, Any]) -
 def unrenderable_strings(config: Any, path: str = "") -> list[str]:
     """Paths of strings cdktf 0.21 writes unescaped: a ``${`` makes its renderer skip quote escaping."""
     if isinstance(config, Mapping):
-        return [p for key, value in config.items() if key != "//" for p in unrenderable_strings(value, _join(path, key))]
+        return [
+            p for key, value in config.items() if key != "//" for p in unrenderable_strings(value, _join(path, key))
+        ]
     if isinstance(config, list):
         return [p for i, value in enumerate(config) for p in unrenderable_strings(value, f"{path}[{i}]")]
     if isinstance(config, str) and "${" in config and '"' in _outside_interpolations(config):
@@ -374,8 +387,11 @@ def export(workspaces: Sequence[str], outdir: Path, target: str = "aws") -> list
         step = time.monotonic()
         synth_hcl(cli, workspace, outdir / workspace, target, lambda_zip)
         stacks = sorted(p for p in (outdir / workspace / "stacks").iterdir() if p.is_dir())
-        print(f"hcl-export: {workspace}: cdktf synth --hcl -> {', '.join(p.name for p in stacks)} "
-              f"({time.monotonic() - step:.1f}s)", flush=True)
+        print(
+            f"hcl-export: {workspace}: cdktf synth --hcl -> {', '.join(p.name for p in stacks)} "
+            f"({time.monotonic() - step:.1f}s)",
+            flush=True,
+        )
         for stack in stacks:
             reference = outdir / "json" / "stacks" / stack.name / "cdk.tf.json"
             if not reference.is_file():
@@ -391,8 +407,11 @@ def export(workspaces: Sequence[str], outdir: Path, target: str = "aws") -> list
             else:
                 print(f"hcl-export: {result.stack}: init + validate ok ({result.seconds:.1f}s){repairs}", flush=True)
     failed = sum(1 for r in results if r.error)
-    print(f"hcl-export: {len(results) - failed}/{len(results)} stacks valid as plain HCL in {outdir} "
-          f"({time.monotonic() - started:.0f}s)", flush=True)
+    print(
+        f"hcl-export: {len(results) - failed}/{len(results)} stacks valid as plain HCL in {outdir} "
+        f"({time.monotonic() - started:.0f}s)",
+        flush=True,
+    )
     return results
 
 
@@ -405,13 +424,18 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workspaces", nargs="*", help=f"default: all ({', '.join(WORKSPACES)})")
     parser.add_argument("--outdir", type=Path, default=DEFAULT_OUTDIR)
-    parser.add_argument("--target", choices=["aws", "local"], default="aws",
-                        help="what to export (default aws: the configuration a real deployment runs)")
+    parser.add_argument(
+        "--target",
+        choices=["aws", "local"],
+        default="aws",
+        help="what to export (default aws: the configuration a real deployment runs)",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.workspaces) - set(WORKSPACES))
     if unknown:
         print(f"error: unknown workspace(s) {', '.join(unknown)}: valid are {', '.join(WORKSPACES)}", file=sys.stderr)
         return 2
+
     def run() -> int:
         try:
             results = export(args.workspaces or list(WORKSPACES), args.outdir.resolve(), args.target)

@@ -20,7 +20,8 @@ from typing import Any
 
 import hcl2
 
-ROOT = Path(__file__).resolve().parent.parent
+from python_stacks.project import ROOT
+
 MODULES_DIR = ROOT / "tf_modules"
 BEGIN = "<!-- BEGIN_TF_DOCS -->"
 END = "<!-- END_TF_DOCS -->"
@@ -207,27 +208,29 @@ def example_dirs(directory: Path) -> list[Path]:
 
 def render_emulator(directory: Path) -> str:
     example = shown(example_dirs(directory)[0])
-    return "\n".join([
-        "## Try it on the local emulator",
-        "",
-        "The project's local AWS emulator (moto with the project's extensions, `tools/emulator.py`) answers the "
-        f"calls of this module. From the project root, after `make setup`, try `{example}`:",
-        "",
-        "```sh",
-        ".venv/bin/python -m tools.emulator start   # http://127.0.0.1:4566 (LOCAL_AWS_ENDPOINT=... to move it)",
-        'eval "$(make -s tf-env)"                  # the tooling\'s Terraform settings (offline provider mirror)',
-        f"cd {example}",
-        f"cat > {OVERRIDE_FILE} <<'EOF'",
-        emulator_provider_override(),
-        "EOF",
-        "terraform init && terraform apply",
-        "```",
-        "",
-        f"Terraform merges `{OVERRIDE_FILE}` into the example's `provider \"aws\"` block (test credentials, every "
-        f"endpoint on the emulator); delete the file to run the example against real AWS again. The block is the "
-        "local target's own provider configuration (`python_stacks/target.py`), written here by "
-        "`make module-docs` and checked by the policy gate.",
-    ])
+    return "\n".join(
+        [
+            "## Try it on the local emulator",
+            "",
+            "The project's local AWS emulator (moto with the project's extensions, `tools/emulator.py`) answers the "
+            f"calls of this module. From the project root, after `make setup`, try `{example}`:",
+            "",
+            "```sh",
+            ".venv/bin/python -m tools.emulator start   # http://127.0.0.1:4566 (LOCAL_AWS_ENDPOINT=... to move it)",
+            'eval "$(make -s tf-env)"                  # the tooling\'s Terraform settings (offline provider mirror)',
+            f"cd {example}",
+            f"cat > {OVERRIDE_FILE} <<'EOF'",
+            emulator_provider_override(),
+            "EOF",
+            "terraform init && terraform apply",
+            "```",
+            "",
+            f'Terraform merges `{OVERRIDE_FILE}` into the example\'s `provider "aws"` block (test credentials, every '
+            f"endpoint on the emulator); delete the file to run the example against real AWS again. The block is the "
+            "local target's own provider configuration (`python_stacks/target.py`), written here by "
+            "`make module-docs` and checked by the policy gate.",
+        ]
+    )
 
 
 def replace_section(readme_text: str, begin: str, end: str, content: str, readme: Path) -> str:

@@ -13,18 +13,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tools.tf import CACHE_DIR, terraform_binary, terraform_env
+from python_stacks.project import CACHE_DIR, ROOT
+from tools import tf
 
-ROOT = Path(__file__).resolve().parent.parent
 MODULES = ROOT / "tf_modules"
 
 
 def terraform(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = terraform_env()
-    env.pop("TF_WORKSPACE", None)
     # Keep .terraform folders out of the module sources (they would otherwise sit beside the code).
-    env["TF_DATA_DIR"] = str(CACHE_DIR / "tf-data" / cwd.relative_to(ROOT))
-    return subprocess.run([terraform_binary(), *args], cwd=cwd, env=env, text=True, capture_output=True)
+    return tf.run(args, cwd, env={"TF_DATA_DIR": str(CACHE_DIR / "tf-data" / cwd.relative_to(ROOT))})
 
 
 def roots_of(module: Path) -> list[Path]:

@@ -36,8 +36,8 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = Path(os.environ.get("TRADING_CACHE_DIR", ROOT / ".cache"))
+from python_stacks.project import CACHE_DIR, ROOT
+
 HANDLERS = ROOT / "handlers"
 REQUIREMENTS = HANDLERS / "requirements.txt"
 LOCK = HANDLERS / "requirements.lock"
@@ -307,8 +307,14 @@ def zip_for(target: str, output: Path, env: Mapping[str, str] | None = None) -> 
     import), for tools that synthesize another target than the one ``dist/lambda.zip`` serves: they pass it as
     ``TRADING_LAMBDA_ZIP``, so ``dist/lambda.zip`` is not rebuilt back and forth (its CA bundle differs by target)."""
     build_env = {**(os.environ if env is None else env), "TARGET": target}
-    result = subprocess.run([sys.executable, "-m", "tools.package", "--output", str(output)], cwd=ROOT,
-                            env=build_env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.package", "--output", str(output)],
+        cwd=ROOT,
+        env=build_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise PackageError(f"building the shared ZIP for TARGET={target} failed:\n{result.stdout}{result.stderr}")
     return output

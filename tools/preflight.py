@@ -110,9 +110,9 @@ def check_credentials(config: StackConfig, client: ClientFactory) -> Finding:
 
 def check_region(config: StackConfig, client: ClientFactory) -> Finding:
     azs = list(config.settings.network.azs)
-    zones = client("ec2").describe_availability_zones(
-        Filters=[{"Name": "zone-name", "Values": azs}]
-    )["AvailabilityZones"]
+    zones = client("ec2").describe_availability_zones(Filters=[{"Name": "zone-name", "Values": azs}])[
+        "AvailabilityZones"
+    ]
     available = {z["ZoneName"] for z in zones if z.get("State") == "available"}
     missing = [az for az in azs if az not in available]
     if missing:
@@ -132,7 +132,7 @@ def check_hosted_zone(config: StackConfig, client: ClientFactory, resolver: Reso
     route53 = client("route53")
     try:
         answer = route53.get_hosted_zone(Id=zone_id)
-    except Exception as exc:  # noqa: BLE001 - botocore's ClientError; its code says which
+    except Exception as exc:
         return Finding(
             "hosted zone",
             False,
@@ -141,8 +141,9 @@ def check_hosted_zone(config: StackConfig, client: ClientFactory, resolver: Reso
     name = _dns_name(answer["HostedZone"]["Name"])
     host = config.api_domain_name
     if not (host == name or host.endswith(f".{name}")):
-        return Finding("hosted zone", False, f"{zone_id} is {name}, which does not serve {host}: name the zone of "
-                                             "TRADING_DOMAIN")
+        return Finding(
+            "hosted zone", False, f"{zone_id} is {name}, which does not serve {host}: name the zone of TRADING_DOMAIN"
+        )
     if answer["HostedZone"].get("Config", {}).get("PrivateZone"):
         return Finding("hosted zone", False, f"{zone_id} ({name}) is private: ACM validates through public DNS")
     own = {_dns_name(ns) for ns in answer.get("DelegationSet", {}).get("NameServers", [])}
@@ -167,7 +168,7 @@ def check_hosted_zone(config: StackConfig, client: ClientFactory, resolver: Reso
 def _function_reservation(lambda_: Any, name: str) -> int:
     try:
         return int(lambda_.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions") or 0)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if _error_code(exc) == "ResourceNotFoundException":
             return 0
         raise
@@ -199,7 +200,9 @@ def check_lambda_concurrency(config: StackConfig, client: ClientFactory) -> Find
     limits = lambda_.get_account_settings()["AccountLimit"]
     ours = sum(_function_reservation(lambda_, config.naming.name(spec.resource_type)) for spec in (TRADES_API, MIGRATE))
     return concurrency_finding(
-        int(limits["ConcurrentExecutions"]), int(limits["UnreservedConcurrentExecutions"]), ours,
+        int(limits["ConcurrentExecutions"]),
+        int(limits["UnreservedConcurrentExecutions"]),
+        ours,
         workspace_reservation(config),
     )
 
@@ -208,7 +211,7 @@ def _quota(client: ClientFactory, service: str, code: str) -> int:
     quotas = client("service-quotas")
     try:
         return int(quotas.get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"])
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if _error_code(exc) != "NoSuchResourceException":
             raise
         return int(quotas.get_aws_default_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"])
@@ -268,24 +271,35 @@ def check_state_backend(config: StackConfig, client: ClientFactory, env: Mapping
             "state backend",
             False,
             "state is local (.state/ on this machine): a team, a second machine or CI would not see it. Create the "
-            "shared backend once (make state-bootstrap), then eval \"$(make state-env)\" (docs/team-state.md); or "
+            'shared backend once (make state-bootstrap), then eval "$(make state-env)" (docs/team-state.md); or '
             f"set {ALLOW_LOCAL_STATE}=1 to deploy alone from this machine",
         )
     s3 = client("s3")
     try:
         versioning = s3.get_bucket_versioning(Bucket=s3_state.bucket).get("Status")
-    except Exception as exc:  # noqa: BLE001
-        return Finding("state backend", False, f"bucket {s3_state.bucket}: {_error_code(exc)}: run "
-                                               "`make state-bootstrap` or fix TF_STATE_BUCKET")
+    except Exception as exc:
+        return Finding(
+            "state backend",
+            False,
+            f"bucket {s3_state.bucket}: {_error_code(exc)}: run `make state-bootstrap` or fix TF_STATE_BUCKET",
+        )
     if versioning != "Enabled":
-        return Finding("state backend", False, f"bucket {s3_state.bucket} is not versioned: a bad apply could not be "
-                                               "rolled back; enable versioning (bootstrap/state-backend does)")
+        return Finding(
+            "state backend",
+            False,
+            f"bucket {s3_state.bucket} is not versioned: a bad apply could not be "
+            "rolled back; enable versioning (bootstrap/state-backend does)",
+        )
     if s3_state.dynamodb_table:
         try:
             client("dynamodb").describe_table(TableName=s3_state.dynamodb_table)
-        except Exception as exc:  # noqa: BLE001
-            return Finding("state backend", False, f"lock table {s3_state.dynamodb_table}: {_error_code(exc)}: "
-                                                   "`make state-bootstrap CREATE_LOCK_TABLE=true`")
+        except Exception as exc:
+            return Finding(
+                "state backend",
+                False,
+                f"lock table {s3_state.dynamodb_table}: {_error_code(exc)}: "
+                "`make state-bootstrap CREATE_LOCK_TABLE=true`",
+            )
     return Finding("state backend", True, f"s3://{s3_state.bucket} (versioned, lock: {s3_state.lock})")
 
 
@@ -309,7 +323,7 @@ def preflight(
     for name, check in checks:
         try:
             findings.append(check())
-        except Exception as exc:  # noqa: BLE001 - any failure to check is reported, never a traceback
+        except Exception as exc:
             findings.append(Finding(name, False, f"could not check: {_error_code(exc)}: {exc}"))
         if name == "credentials" and not findings[-1].ok:
             break  # without credentials every other call fails the same way
@@ -327,7 +341,8 @@ def client_factory(config: StackConfig) -> ClientFactory:
     import boto3
 
     session = boto3.session.Session(region_name=config.settings.region)
-    return session.client
+    client: Callable[[str], Any] = session.client
+    return client
 
 
 def run(config: StackConfig, env: Mapping[str, str] | None = None, resolver: Resolver | None = None) -> bool:

@@ -18,7 +18,6 @@ Usage: ``python -m tools.provider6_check [--skip-install]``; exits 1 on any find
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -30,13 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from python_stacks.config import EXAMPLE_AWS_ZONE
+from python_stacks.project import CACHE_DIR, ROOT
+from tools import sidevenv
 from tools.package import zip_for
+from tools.synth import shape_env
 
-ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-aws6"
 REQUIREMENTS = ROOT / "requirements-aws6.txt"
-STAMP = VENV / ".requirements.sha256"
 MODULES_DIR = ROOT / "tf_modules"
 TARGETS = ("aws", "local")
 
@@ -51,12 +50,26 @@ class Removal:
 
 
 _DEPLOYMENT = "aws_api_gateway_deployment"
-_S3_INLINE = ("acl", "versioning", "lifecycle_rule", "logging", "server_side_encryption_configuration", "website",
-              "cors_rule", "replication_configuration", "object_lock_configuration", "acceleration_status",
-              "request_payer", "policy", "grant")
+_S3_INLINE = (
+    "acl",
+    "versioning",
+    "lifecycle_rule",
+    "logging",
+    "server_side_encryption_configuration",
+    "website",
+    "cors_rule",
+    "replication_configuration",
+    "object_lock_configuration",
+    "acceleration_status",
+    "request_payer",
+    "policy",
+    "grant",
+)
 
 # Sources: the 6.0.0 CHANGELOG and upgrade guide of hashicorp/terraform-provider-aws; the removals are confirmed
-# by step 3 (present in the 20.1.0 bindings, absent from 21.22.1).
+# by step 3 (present in the 20.1.0 bindings, absent from 21.22.1). Only types the project declares (tf_modules/ and
+# the synthesized stacks) are listed, plus the provider's endpoints and data.aws_region, which the scanner's own
+# test (tests/e2e/test_provider6.py) plants; a type added later is still covered by step 3's bindings comparison.
 REMOVED: tuple[Removal, ...] = (
     Removal("resource", "aws_eip", "vpc", "removed in 6.0", 'domain = "vpc"'),
     Removal("resource", "aws_flow_log", "log_group_name", "removed in 6.0", "log_destination (the log group ARN)"),
@@ -65,24 +78,30 @@ REMOVED: tuple[Removal, ...] = (
     Removal("resource", _DEPLOYMENT, "canary_settings", "removed in 6.0", "aws_api_gateway_stage.canary_settings"),
     Removal("resource", _DEPLOYMENT, "invoke_url", "removed in 6.0", "aws_api_gateway_stage.invoke_url"),
     Removal("resource", _DEPLOYMENT, "execution_arn", "removed in 6.0", "aws_api_gateway_stage.execution_arn"),
-    Removal("resource", "aws_instance", "cpu_core_count", "removed in 6.0", "cpu_options { core_count }"),
-    Removal("resource", "aws_instance", "cpu_threads_per_core", "removed in 6.0", "cpu_options { threads_per_core }"),
-    Removal("resource", "aws_launch_template", "elastic_gpu_specifications", "removed in 6.0", "nothing (EOL)"),
-    Removal("resource", "aws_launch_template", "elastic_inference_accelerator", "removed in 6.0", "nothing (EOL)"),
-    Removal("resource", "aws_redshift_cluster", "snapshot_copy", "removed in 6.0", "aws_redshift_snapshot_copy"),
-    Removal("resource", "aws_redshift_cluster", "logging", "removed in 6.0", "aws_redshift_logging"),
-    Removal("resource", "aws_spot_instance_request", "block_duration_minutes", "removed in 6.0", "nothing"),
-    Removal("resource", "aws_batch_compute_environment", "compute_environment_name", "renamed in 6.0", "name"),
     Removal("data", "aws_region", "name", "deprecated in 6.0", "id (the region name in 5.x and 6.x alike)"),
-    *(Removal("provider", "aws", f"endpoints.{service}", "removed in 6.0", "nothing (service retired)")
-      for service in ("opsworks", "simpledb", "sdb", "worklink")),
-    *(Removal("resource", "aws_s3_bucket", name, "deprecated since 4.0", f"the aws_s3_bucket_* resource for {name}")
-      for name in _S3_INLINE),
+    *(
+        Removal("provider", "aws", f"endpoints.{service}", "removed in 6.0", "nothing (service retired)")
+        for service in ("opsworks", "simpledb", "sdb", "worklink")
+    ),
+    *(
+        Removal("resource", "aws_s3_bucket", name, "deprecated since 4.0", f"the aws_s3_bucket_* resource for {name}")
+        for name in _S3_INLINE
+    ),
 )
 
 # Arguments that belong to Terraform or cdktf, not to the provider schema.
-META = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection", "dynamic",
-        "__is_block__", "//"}
+META = {
+    "count",
+    "for_each",
+    "depends_on",
+    "lifecycle",
+    "provider",
+    "provisioner",
+    "connection",
+    "dynamic",
+    "__is_block__",
+    "//",
+}
 REFERENCE = re.compile(r"\b(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.([a-z_][a-z0-9_]*)")
 
 
@@ -99,41 +118,25 @@ class Use:
 # --- the 6.x environment --------------------------------------------------------------------------------------------
 
 
-def venv_python() -> Path:
-    return VENV / "bin" / "python"
-
-
-def ensure_venv() -> Path:
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if venv_python().exists() and STAMP.is_file() and STAMP.read_text().strip() == wanted:
-        return venv_python()
-    print(f"provider6: creating {VENV.name} with {REQUIREMENTS.name} (about a minute, once)", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-    subprocess.run([str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "-r", str(REQUIREMENTS)], check=True)
-    STAMP.write_text(wanted + "\n")
-    return venv_python()
-
-
 def target_env(target: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("TF_WORKSPACE", "NODE_OPTIONS", "TRADING_STOCK_IMPORTS")}
-    env["TARGET"] = target
-    if target == "aws":  # a real deployment names its own zone; the check needs only the shape
-        env = {**EXAMPLE_AWS_ZONE, **env}
-    return env
+    return shape_env(env, target)
 
 
 def synth(python: Path, outdir: Path, target: str, lambda_zip: Path) -> str | None:
     """Synthesize every workspace with ``python``'s bindings; the error output, or None."""
     env = {**target_env(target), "TRADING_LAMBDA_ZIP": str(lambda_zip)}
     outdir.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([str(python), "-m", "tools.synth", "--outdir", str(outdir)], cwd=ROOT, env=env,
-                            text=True, capture_output=True)
+    result = subprocess.run(
+        [str(python), "-m", "tools.synth", "--outdir", str(outdir)], cwd=ROOT, env=env, text=True, capture_output=True
+    )
     return None if result.returncode == 0 else (result.stdout + result.stderr).strip()
 
 
 def differing_files(left: Path, right: Path) -> list[str]:
-    files = lambda root: {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}  # noqa: E731
+    def files(root: Path) -> dict[str, Path]:
+        return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}
+
     a, b = files(left), files(right)
     return sorted(n for n in a.keys() | b.keys() if n not in a or n not in b or a[n].read_bytes() != b[n].read_bytes())
 
@@ -221,12 +224,13 @@ print("SCHEMA " + json.dumps(out))
 def known_names(python: Path, types: Iterable[tuple[str, str]]) -> dict[str, set[str] | None]:
     keys = sorted(f"{kind}:{type_}" for kind, type_ in types)
     env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "TRADING_STOCK_IMPORTS")}
-    result = subprocess.run([str(python), "-c", SCHEMA_SCRIPT, *keys], cwd=ROOT, env=env, text=True,
-                            capture_output=True)
+    result = subprocess.run(
+        [str(python), "-c", SCHEMA_SCRIPT, *keys], cwd=ROOT, env=env, text=True, capture_output=True
+    )
     lines = [line for line in result.stdout.splitlines() if line.startswith("SCHEMA ")]
     if result.returncode != 0 or not lines:
         raise RuntimeError(f"reading the bindings of {python} failed:\n{result.stdout}{result.stderr}")
-    return {k: (None if v is None else set(v)) for k, v in json.loads(lines[-1][len("SCHEMA "):]).items()}
+    return {k: (None if v is None else set(v)) for k, v in json.loads(lines[-1][len("SCHEMA ") :]).items()}
 
 
 def removed_between(old: Mapping[str, set[str] | None], new: Mapping[str, set[str] | None]) -> dict[str, set[str]]:
@@ -263,10 +267,10 @@ def findings(uses: Iterable[Use], removed_by_bindings: Mapping[str, set[str]] | 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-install", action="store_true", help=f"use {VENV.name} as it is")
-    parser.add_argument("--outdir", type=Path, default=ROOT / ".cache" / "provider6")
+    parser.add_argument("--outdir", type=Path, default=CACHE_DIR / "provider6")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    aws6 = venv_python() if args.skip_install else ensure_venv()
+    aws6 = sidevenv.venv_python(VENV) if args.skip_install else sidevenv.ensure(VENV, REQUIREMENTS, label="provider6")
     if not aws6.exists():
         print(f"error: {aws6} not found: run without --skip-install", file=sys.stderr)
         return 2
@@ -287,18 +291,25 @@ def main(argv: list[str]) -> int:
         if synth(Path(sys.executable), out5, target, lambda_zip) is None:
             diff = differing_files(out5, out6)
             comparison = "; byte-identical to the 5.x synthesis" if not diff else f"; differs from 5.x in {diff}"
-        print(f"provider6: synth with the 6.x bindings (TARGET={target}): {len(stacks)} stacks ok{comparison}",
-              flush=True)
+        print(
+            f"provider6: synth with the 6.x bindings (TARGET={target}): {len(stacks)} stacks ok{comparison}", flush=True
+        )
     types = sorted({(u.kind, u.type) for u in uses if u.kind in ("resource", "data") and u.type.startswith("aws_")})
     removed = removed_between(known_names(Path(sys.executable), types), known_names(aws6, types))
     lacking = "; ".join(f"{key.split(':', 1)[1]}: {', '.join(sorted(names))}" for key, names in sorted(removed.items()))
-    print(f"provider6: {len(types)} resource/data types in use; the 6.x bindings lack, of their 5.x "
-          f"arguments/attributes: {lacking or 'none'}", flush=True)
+    print(
+        f"provider6: {len(types)} resource/data types in use; the 6.x bindings lack, of their 5.x "
+        f"arguments/attributes: {lacking or 'none'}",
+        flush=True,
+    )
     problems = findings(uses, removed)
     for problem in problems:
         print(f"provider6: {problem}", flush=True)
-    print(f"provider6: scanned {len(module_files())} module files and the synthesized JSON: "
-          f"{len(problems)} finding(s) ({time.monotonic() - started:.0f}s)", flush=True)
+    print(
+        f"provider6: scanned {len(module_files())} module files and the synthesized JSON: "
+        f"{len(problems)} finding(s) ({time.monotonic() - started:.0f}s)",
+        flush=True,
+    )
     return 1 if failed or problems else 0
 
 

@@ -27,12 +27,18 @@ from urllib.parse import urlparse
 
 from python_stacks.config import StackConfig
 from python_stacks.constants import REGION
+from python_stacks.project import ROOT
 from python_stacks.target import TEST_ACCESS_KEY, TEST_SECRET_KEY
 
-ROOT = Path(__file__).resolve().parent.parent
 AWSCURL = ".venv/bin/awscurl"  # installed by `make setup` (requirements-dev.txt)
-SAMPLE_TRADE = {"client_order_id": "ord-0001", "symbol": "AAPL", "side": "BUY", "order_type": "LIMIT",
-                "quantity": 100, "limit_price": "187.25"}
+SAMPLE_TRADE = {
+    "client_order_id": "ord-0001",
+    "symbol": "AAPL",
+    "side": "BUY",
+    "order_type": "LIMIT",
+    "quantity": 100,
+    "limit_price": "187.25",
+}
 
 
 class SmokeError(RuntimeError):
@@ -163,19 +169,30 @@ class Smoke:
         self.check("health", (health.json() or {}).get("status") == "ok", f"answer {health.body[:200]!r}")
         trade = dict(SAMPLE_TRADE, client_order_id=f"smoke-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}")
         body = json.dumps(trade).encode()
-        created = self.step("POST /trades (signed)", send("POST", f"{self.base_url}/trades", body, self.credentials),
-                            201, f"client_order_id {trade['client_order_id']}")
+        created = self.step(
+            "POST /trades (signed)",
+            send("POST", f"{self.base_url}/trades", body, self.credentials),
+            201,
+            f"client_order_id {trade['client_order_id']}",
+        )
         stored = created.json() if isinstance(created.json(), dict) else {}
         self.check("created trade", {k: stored.get(k) for k in trade} == trade, f"answer {created.body[:300]!r}")
         trade_id = stored.get("id")
         if trade_id is None:
             return self.failures
-        read = self.step("GET /trades/{id} (signed)",
-                         send("GET", f"{self.base_url}/trades/{trade_id}", None, self.credentials), 200,
-                         f"id {trade_id}")
+        read = self.step(
+            "GET /trades/{id} (signed)",
+            send("GET", f"{self.base_url}/trades/{trade_id}", None, self.credentials),
+            200,
+            f"id {trade_id}",
+        )
         self.check("read back", read.json() == stored, f"{read.body[:300]!r} != {created.body[:300]!r}")
-        replay = self.step("POST /trades again (idempotent)",
-                           send("POST", f"{self.base_url}/trades", body, self.credentials), 200, f"id {trade_id}")
+        replay = self.step(
+            "POST /trades again (idempotent)",
+            send("POST", f"{self.base_url}/trades", body, self.credentials),
+            200,
+            f"id {trade_id}",
+        )
         self.check("replay", replay.json() == stored, f"{replay.body[:300]!r}")
         self.step("POST /trades unsigned (refused)", send("POST", f"{self.base_url}/trades", body), 403)
         return self.failures
@@ -214,8 +231,10 @@ def main(argv: list[str]) -> int:
                 raise SmokeError(f"no emulator answers at {config.target.endpoint}: run `make deploy` first")
         address = api_address(config, _outputs(config, args.outdir))
         if address is None:
-            raise SmokeError(f"workspace {config.workspace} is not deployed to {config.target.name} "
-                             f"(no api_invoke_url output): run `make deploy WORKSPACE={config.workspace}`")
+            raise SmokeError(
+                f"workspace {config.workspace} is not deployed to {config.target.name} "
+                f"(no api_invoke_url output): run `make deploy WORKSPACE={config.workspace}`"
+            )
         print(f"smoke: workspace {config.workspace} ({config.target.name}) at {address.base_url}", flush=True)
         failures = Smoke(address.base_url, _credentials(config)).run()
     except SmokeError as exc:

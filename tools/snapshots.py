@@ -27,9 +27,11 @@ def newest_final_snapshot(config: StackConfig) -> str | None:
     snapshots: list[dict[str, Any]] = []
     for page in client.get_paginator("describe_db_cluster_snapshots").paginate(SnapshotType="manual"):
         snapshots += [
-            s for s in page["DBClusterSnapshots"]
+            s
+            for s in page["DBClusterSnapshots"]
             if s["DBClusterSnapshotIdentifier"].startswith(prefix) and s.get("Status") == "available"
         ]
     if not snapshots:
         return None
-    return max(snapshots, key=lambda s: s["SnapshotCreateTime"])["DBClusterSnapshotIdentifier"]
+    newest: str = max(snapshots, key=lambda s: s["SnapshotCreateTime"])["DBClusterSnapshotIdentifier"]
+    return newest

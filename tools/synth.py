@@ -11,23 +11,31 @@ import argparse
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from python_stacks import runtime
 from python_stacks.app_builder import load_configs
 from python_stacks.artifact import explicit_zip, lambda_zip_path, rebuild_reason
 from python_stacks.backend import local_state_dir
-from python_stacks.config import StackConfig
+from python_stacks.config import EXAMPLE_AWS_ZONE, StackConfig
 from python_stacks.errors import UserError, exit_on_user_error
+from python_stacks.project import ROOT
 from python_stacks.settings import WORKSPACES
 from python_stacks.stack_names import ACCOUNT_STACK_ID, workspace_stack_ids
 from tools.package import ca_bundle_mismatch
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 class PackageFailedError(UserError):
     """tools/package.py could not build the ZIP (no CPython 3.12, no network for the first pip install, ...)."""
+
+
+def shape_env(env: Mapping[str, str], target: str) -> dict[str, str]:
+    """``env`` for synthesizing ``target`` where only the stacks' shape matters (diagram, HCL export, provider-6 check,
+    policy gate): a real deployment names its own hosted zone; without one, the real-AWS target gets the example
+    zone (python_stacks.config.EXAMPLE_AWS_ZONE), and a zone the caller names still wins."""
+    shaped = {**env, "TARGET": target}
+    return {**EXAMPLE_AWS_ZONE, **shaped} if target == "aws" else shaped
 
 
 def ensure_lambda_zip(log: bool = True) -> Path:

@@ -6,7 +6,8 @@ detected in a few well-known places; with no mirror, Terraform installs provider
 (a workstation with internet). Nothing is written to the user's home configuration.
 
 Usage: ``python -m tools.tf -chdir=DIR init``  (any terraform arguments). ``make tf-env`` prints the same settings
-as shell exports (``shell_exports``), so a plain ``terraform`` or ``cdktf`` run uses them too.
+as shell exports (``shell_exports``), so a plain ``terraform`` or ``cdktf`` run uses them too. Inside the tooling,
+``run`` is the one way to start Terraform (deploy, validate, the module gate, the HCL export, the benchmarks).
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from python_stacks.errors import UserError, exit_on_user_error
-
-ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = Path(os.environ.get("TRADING_CACHE_DIR", ROOT / ".cache"))
+from python_stacks.project import CACHE_DIR
 
 # Places where machine images conventionally keep an unpacked provider mirror (see docs/decisions).
 _MIRROR_CANDIDATES = (
@@ -43,9 +44,7 @@ def find_mirror() -> Path | None:
     if explicit:
         path = Path(explicit).expanduser()
         if not (path / "registry.terraform.io").is_dir():
-            raise TerraformSetupError(
-                f"TF_PROVIDER_MIRROR={explicit} has no registry.terraform.io folder inside it"
-            )
+            raise TerraformSetupError(f"TF_PROVIDER_MIRROR={explicit} has no registry.terraform.io folder inside it")
         return path
     for candidate in _MIRROR_CANDIDATES:
         path = Path(candidate).expanduser()
@@ -120,13 +119,69 @@ def terraform_binary() -> str:
     return found
 
 
+class TerraformError(UserError, RuntimeError):
+    """A Terraform command of the tooling failed: one line here, Terraform's own words in ``output``."""
+
+    def __init__(self, message: str, output: str) -> None:
+        super().__init__(message)
+        self.output = output
+
+
+def run_env(workspace: str | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment ``run`` gives Terraform (tests that start Terraform themselves use it too)."""
+    env = terraform_env()
+    env.pop("TF_WORKSPACE", None)
+    if workspace is not None:
+        env["TF_WORKSPACE"] = workspace
+    env.update(extra or {})
+    return env
+
+
+def run(
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    workspace: str | None = None,
+    env: Mapping[str, str] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``terraform *args`` in ``cwd`` with ``terraform_env`` and return what it printed.
+
+    ``workspace`` becomes ``TF_WORKSPACE`` (the stacks' workspace guard fails anywhere else); without it an inherited
+    ``TF_WORKSPACE`` is dropped, so a caller's shell cannot pick a workspace behind the tool's back. ``env`` adds
+    variables (e.g. ``TF_DATA_DIR``). With ``on_line`` stderr joins stdout and every line is handed over as it comes
+    (progress of a long apply); the result's ``stdout`` then holds both and ``stderr`` is empty. ``check`` turns a
+    failure into a ``TerraformError``.
+    """
+    full_env = run_env(workspace, env)
+    command = [terraform_binary(), *args]
+    if on_line is None:
+        result = subprocess.run(command, cwd=cwd, env=full_env, text=True, capture_output=True, check=False)
+    else:
+        with subprocess.Popen(
+            command, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as process:
+            assert process.stdout is not None
+            lines: list[str] = []
+            for line in process.stdout:
+                lines.append(line)
+                on_line(line)
+        result = subprocess.CompletedProcess(command, process.returncode, "".join(lines), "")
+    if check and result.returncode != 0:
+        raise TerraformError(
+            f"terraform {args[0]} failed in {cwd} (exit {result.returncode})", result.stdout + result.stderr
+        )
+    return result
+
+
 def main(argv: list[str]) -> int:
-    def run() -> int:
+    def replace_process() -> int:
         binary = terraform_binary()
         os.execve(binary, [binary, *argv], terraform_env())
         return 0  # not reached
 
-    return exit_on_user_error(run)
+    return exit_on_user_error(replace_process)
 
 
 if __name__ == "__main__":

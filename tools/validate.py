@@ -6,7 +6,6 @@ Usage: ``python -m tools.validate [--outdir DIR] [WORKSPACE ...]`` (run ``tools.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,35 +14,30 @@ from pathlib import Path
 from python_stacks.app_builder import load_configs
 from python_stacks.config import StackConfig
 from python_stacks.errors import USER_ERRORS
+from python_stacks.project import ROOT
 from python_stacks.settings import WORKSPACES
 from python_stacks.stack_names import ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE, workspace_stack_ids
-from tools.tf import terraform_binary, terraform_env
-
-ROOT = Path(__file__).resolve().parent.parent
+from tools import tf
 
 
 def stack_dirs(outdir: Path, configs: list[StackConfig]) -> list[tuple[Path, str]]:
     """(stack folder, workspace) for every stack of the configurations; fails when one was not synthesized."""
     found = [(outdir / "stacks" / ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE)]
-    found += [(outdir / "stacks" / name, config.workspace) for config in configs for name in workspace_stack_ids(config)]
+    found += [
+        (outdir / "stacks" / name, config.workspace) for config in configs for name in workspace_stack_ids(config)
+    ]
     missing = [str(path) for path, _ in found if not (path / "cdk.tf.json").is_file()]
     if missing:
         raise SystemExit(f"error: not synthesized: {', '.join(missing)}: run `make synth`")
     return found
 
 
-def run(args: list[str], cwd: Path, workspace: str) -> subprocess.CompletedProcess[str]:
-    env = terraform_env()
-    # validate evaluates the workspace guard too, so it runs in the stack's own workspace.
-    env["TF_WORKSPACE"] = workspace
-    return subprocess.run([terraform_binary(), *args], cwd=cwd, env=env, text=True, capture_output=True)
-
-
 def validate(target: tuple[Path, str]) -> tuple[Path, bool, str, float]:
     stack, workspace = target
     started = time.monotonic()
     for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
-        result = run(args, stack, workspace)
+        # validate evaluates the workspace guard too, so it runs in the stack's own workspace.
+        result = tf.run(args, stack, workspace=workspace)
         if result.returncode != 0:
             return stack, False, f"terraform {args[0]} failed:\n{result.stdout}{result.stderr}", 0.0
     return stack, True, result.stdout.strip(), time.monotonic() - started
