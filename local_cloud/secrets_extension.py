@@ -204,7 +204,7 @@ class SecretsExtension:
             return _error(504, "TimeoutError", "Timeout")
         except (EndpointConnectionError, ConnectionClosedError):
             return _error(502, "ConnectionError", "Read Error")
-        except Exception:  # noqa: BLE001 - any other failure is the extension's 500, as on AWS
+        except Exception:  # any other failure is the extension's 500, as on AWS
             return _error(500, "InternalFailure", "")
         document: dict[str, Any] = {
             name: response[name] for name in ("ARN", "Name", "VersionId", "VersionStages") if name in response
@@ -273,5 +273,5 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _reply  # HEAD and others: the base class's 501
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
+    def log_message(self, format: str, *args: Any) -> None:  # the base class's signature
         """Quiet: the real extension logs nothing per request at its default level."""

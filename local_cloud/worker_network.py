@@ -91,7 +91,7 @@ def _numeric_port(port: Any) -> int | None:
 
 
 def getaddrinfo(  # the signature of socket.getaddrinfo
-    host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0  # noqa: A002
+    host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
 ) -> list[Any]:
     number = _numeric_port(port)
     endpoint = os.environ.get("AWS_ENDPOINT_URL")

@@ -44,7 +44,7 @@ def grant_master(server: MariaDB) -> None:
 
 
 @pytest.fixture(scope="package")
-def master_user(mariadb_server: MariaDB) -> str:  # noqa: F811
+def master_user(mariadb_server: MariaDB) -> str:
     grant_master(mariadb_server)
     return MASTER_USER
 
@@ -99,7 +99,7 @@ def app_secret_arn(aws: Any) -> str:
 
 @pytest.fixture(scope="package")
 def handler_env(
-    mariadb_server: MariaDB,  # noqa: F811
+    mariadb_server: MariaDB,
     app_secret_arn: str,
     extension: secrets_extension.SecretsExtension,
 ) -> Iterator[dict[str, str]]:
@@ -177,7 +177,7 @@ def call(api_module: Any) -> Callable[..., Reply]:
 
 
 @pytest.fixture
-def db(mariadb_server: MariaDB, migrated: dict[str, Any]) -> Iterator[pymysql.connections.Connection]:  # noqa: F811
+def db(mariadb_server: MariaDB, migrated: dict[str, Any]) -> Iterator[pymysql.connections.Connection]:
     """A root connection to the test schema, with the trades table emptied before the test."""
     connection = mariadb_server.connect(database=DB_NAME)
     with connection.cursor() as cursor:

@@ -92,9 +92,7 @@ def rest_event(
     }
 
 
-def invoke(
-    handler: Callable[[Any, Any], dict[str, Any]], event: Any, context: FakeContext | None = None
-) -> Reply:
+def invoke(handler: Callable[[Any, Any], dict[str, Any]], event: Any, context: FakeContext | None = None) -> Reply:
     """Call a handler as Lambda does and check what every response must be, whatever the event."""
     raw = handler(event, context or FakeContext())
     assert isinstance(raw, dict) and type(raw.get("statusCode")) is int, raw  # plain int, JSON-safe

@@ -89,11 +89,11 @@ def test_it_holds_exactly_select_and_insert_on_trades(migrated: Any, mariadb_ser
 def test_anything_else_is_denied(
     migrated: Any, mariadb_server: MariaDB, secrets: SecretsManagerSecrets, app_secret_arn: str, statement: str
 ) -> None:
-    with _connect_as_app(mariadb_server, _stored_password(secrets, app_secret_arn)) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT COUNT(*) FROM trades")  # what the routes need works
-            with pytest.raises(pymysql.MySQLError) as caught:
-                cursor.execute(statement)
+    connection = _connect_as_app(mariadb_server, _stored_password(secrets, app_secret_arn))
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM trades")  # what the routes need works
+        with pytest.raises(pymysql.MySQLError) as caught:
+            cursor.execute(statement)
     assert caught.value.args[0] in DENIED, caught.value
 
 
@@ -193,7 +193,7 @@ def test_concurrent_migrations_agree_on_one_password(
     def run() -> None:
         try:
             results.append(migrate_database(migration_settings, SecretsManagerSecrets(aws)))
-        except BaseException as exc:  # noqa: BLE001 - asserted below
+        except BaseException as exc:  # asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(4)]

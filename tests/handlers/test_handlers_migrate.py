@@ -105,7 +105,7 @@ def test_concurrent_migrations_apply_each_version_once(
     def run() -> None:
         try:
             results.append(migrate_schema(fresh, master))
-        except BaseException as exc:  # noqa: BLE001 - asserted below
+        except BaseException as exc:  # asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(4)]

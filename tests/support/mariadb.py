@@ -16,7 +16,6 @@ Use the session fixture from another conftest with ``from tests.support.mariadb 
 from __future__ import annotations
 
 import dataclasses
-
 import shutil
 import signal
 import subprocess
@@ -32,8 +31,16 @@ from local_cloud import tls as local_tls
 from local_cloud.mariadb import INSTALL_HINT, MariaDBNotInstalled, ServerSpec, find_binary, free_port
 from local_cloud.tls import TlsFiles
 
-__all__ = ["INSTALL_HINT", "MariaDB", "MariaDBNotInstalled", "TlsFiles", "find_binary", "free_port",
-           "make_tls_files", "mariadb_server"]
+__all__ = [
+    "INSTALL_HINT",
+    "MariaDB",
+    "MariaDBNotInstalled",
+    "TlsFiles",
+    "find_binary",
+    "free_port",
+    "make_tls_files",
+    "mariadb_server",
+]
 
 
 def make_tls_files(directory: Path, common_name: str = "Test MariaDB CA") -> TlsFiles:
