@@ -15,6 +15,7 @@ Use the session fixture from another conftest with ``from tests.support.mariadb 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import signal
@@ -146,11 +147,11 @@ class MariaDB:
         self.destroy()
 
 
-@pytest.fixture(scope="session")
-def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
-    """A running MariaDB with TLS enabled (plaintext connections are accepted too), for the whole session."""
+@contextlib.contextmanager
+def running_server(directory: Path, tls: bool) -> Iterator[MariaDB]:
+    """A started MariaDB in ``directory``, stopped afterwards; the test fails in one line when MariaDB is missing."""
     try:
-        server = MariaDB.create(tmp_path_factory.mktemp("mariadb"), tls=True)
+        server = MariaDB.create(directory, tls=tls)
     except MariaDBNotInstalled as exc:
         pytest.fail(str(exc), pytrace=False)
     server.start()
@@ -158,3 +159,10 @@ def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    """A running MariaDB with TLS enabled (plaintext connections are accepted too), for the whole session."""
+    with running_server(tmp_path_factory.mktemp("mariadb"), tls=True) as server:
+        yield server
