@@ -38,7 +38,6 @@ API_MODULE = ROOT / "tf_modules" / "api"
 HANDLER_ENVIRONMENTS = {
     environment.entry_point: environment for environment in (API_ENVIRONMENT, MIGRATION_ENVIRONMENT)
 }
-WORKSPACES = ("dev", "staging", "prod")
 _HCL = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
 _REFERENCE = re.compile(r"\$\{([^}]*)\}")
 _PLACEHOLDER = re.compile(r"\{[^}/]+\}|<[^>/]+>")  # API Gateway's {name}, Powertools' <name>
@@ -173,16 +172,16 @@ def test_a_route_on_one_side_only_is_reported(tmp_path: Path) -> None:
 # --- environment variables ---------------------------------------------------------------------------------------
 
 
-def function_environments(synth: Synthesized, workspace: str) -> dict[str, tuple[str, set[str]]]:
-    """Each Lambda function of a workspace's trading stack: its ``handler`` and the names of its variables."""
-    functions = synth.trading(workspace).resources("aws_lambda_function")
-    assert functions, f"trading-{workspace} has no aws_lambda_function"
+def function_environments(synth: Synthesized) -> dict[str, tuple[str, set[str]]]:
+    """Every Lambda function of every synthesized stack: its ``handler`` and the names of its variables."""
     found = {}
-    for name, function in functions.items():
-        environment = function.get("environment") or {}
-        if isinstance(environment, list):  # cdktf renders single blocks as an object; accept the list form too
-            environment = environment[0] if environment else {}
-        found[name] = (function["handler"], set(environment.get("variables") or {}))
+    for stack_name in synth.stack_names:
+        for name, function in synth.stack(stack_name).resources("aws_lambda_function").items():
+            environment = function.get("environment") or {}
+            if isinstance(environment, list):  # cdktf renders a single block as an object; accept the list form too
+                environment = environment[0] if environment else {}
+            found[f"{stack_name} {name}"] = (function["handler"], set(environment.get("variables") or {}))
+    assert found, "no aws_lambda_function in any synthesized stack"
     return found
 
 
@@ -195,22 +194,20 @@ def environment_problems(label: str, handler: str, names: set[str]) -> list[str]
     return problems
 
 
-@pytest.mark.parametrize("workspace", WORKSPACES)
-def test_each_function_gets_the_variables_its_handler_reads(synth: Synthesized, workspace: str) -> None:
-    functions = function_environments(synth, workspace)
+@pytest.mark.parametrize("target", ["local", "aws"])
+def test_each_function_gets_the_variables_its_handler_reads(
+    target: str, synth: Synthesized, synth_aws: Synthesized
+) -> None:
+    # Every workspace of both targets (the TLS variables differ between them).
+    functions = function_environments(synth if target == "local" else synth_aws)
     problems = [
         problem
-        for name, (handler, names) in sorted(functions.items())
-        for problem in environment_problems(f"trading-{workspace} {name}", handler, names)
+        for label, (handler, names) in sorted(functions.items())
+        for problem in environment_problems(label, handler, names)
     ]
     assert problems == []
     deployed = {handler for handler, _ in functions.values()}
     assert deployed == set(HANDLER_ENVIRONMENTS), "every declared entry point is deployed, and only those"
-
-
-def test_the_aws_target_sets_the_same_variables(synth_aws: Synthesized) -> None:
-    for name, (handler, names) in function_environments(synth_aws, "prod").items():
-        assert environment_problems(f"trading-prod (aws) {name}", handler, names) == []
 
 
 def test_a_variable_on_one_side_only_is_reported() -> None:
