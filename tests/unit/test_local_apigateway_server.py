@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.apigateway_world import add_route, invoke_uri
 from tests.support.awscurl import awscurl
 from tools.emulator import Emulator, aws_client
 
@@ -69,15 +70,7 @@ def deployed() -> Iterator[Deployed]:
                 )
             resource = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart=name)["id"]
             method = "POST" if name == "trades" else "GET"
-            apigateway.put_method(restApiId=api_id, resourceId=resource, httpMethod=method, authorizationType=auth)
-            apigateway.put_integration(
-                restApiId=api_id,
-                resourceId=resource,
-                httpMethod=method,
-                type="AWS_PROXY",
-                integrationHttpMethod="POST",
-                uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
-            )
+            add_route(apigateway, api_id, resource, method, invoke_uri(arn), authorization=auth)
         apigateway.create_deployment(restApiId=api_id, stageName="dev")
         yield Deployed(emulator, api_id)
     finally:
