@@ -43,7 +43,7 @@ from local_cloud.apigateway_http import (
 )
 from local_cloud.apigateway_lambda import RequestIds
 from local_cloud.apigateway_routing import Route
-from local_cloud.apigateway_throttling import Throttles, account_limits, method_limits, method_settings_key
+from local_cloud.apigateway_throttling import Limits, Throttles, account_limits, method_limits, method_settings_key
 
 ENTRY_KEY = "local_cloud.apigateway.entry"  # the predicate's finding, handed to the app in the WSGI environ
 ROUTE_NAME = "execute-api"
@@ -167,7 +167,7 @@ class Gateway:
 
     def throttle(self, route: Route) -> None:
         account = apigateway_backends[route.account_id][route.region].account
-        checks = [((route.account_id, route.region), account_limits(account))]
+        checks: list[tuple[tuple[str, ...], Limits]] = [((route.account_id, route.region), account_limits(account))]
         limits = method_limits(route.stage.method_settings, route.resource.path, route.method.http_method)
         if limits is not None:
             key = (

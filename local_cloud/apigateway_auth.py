@@ -19,14 +19,15 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 from urllib.parse import unquote
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.iam.models import iam_backends
-from moto.sts.models import sts_backends
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.iam.models import IAMBackend, iam_backends
+from moto.sts.models import AssumedRole, STSBackend, sts_backends
 
 from local_cloud.apigateway_http import (
     MISSING_AUTHENTICATION_TOKEN,
@@ -198,7 +199,7 @@ def _check_clock(amz_date: str, signed_at: datetime, now: datetime) -> None:
         )
 
 
-class _Verifier(SigV4Auth):
+class _Verifier(SigV4Auth):  # type: ignore[misc]  # botocore has no type information
     """botocore's SigV4 with exactly the headers the client signed and the body as received."""
 
     def __init__(self, credentials: Credentials, region: str, signed_headers: tuple[str, ...]) -> None:
@@ -244,8 +245,8 @@ def expected_signature(
 def _known_key(access_key: str) -> _KnownKey | None:
     if access_key == TEST_ACCESS_KEY:
         return _KnownKey(TEST_SECRET_KEY, None, DEFAULT_ACCOUNT_ID)
-    for account_id, _partition, backend in list(iam_backends.iter_backends()):
-        key = backend.access_keys.get(access_key)
+    for account_id, _partition, found in list(iam_backends.iter_backends()):
+        key = cast(IAMBackend, found).access_keys.get(access_key)
         if key is None or key.status != "Active":
             continue
         token = None
@@ -258,9 +259,9 @@ def _known_key(access_key: str) -> _KnownKey | None:
     return None
 
 
-def _assumed_role(account_id: str, access_key: str) -> object | None:
+def _assumed_role(account_id: str, access_key: str) -> AssumedRole | None:
     for _account, _partition, backend in list(sts_backends.iter_backends()):
-        role = backend.get_assumed_role_from_access_key(access_key)
+        role = cast(STSBackend, backend).get_assumed_role_from_access_key(access_key)
         if role is not None:
             return role
     return None

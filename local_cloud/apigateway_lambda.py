@@ -154,7 +154,7 @@ def statement_allows(statement: Mapping[str, Any], invoked_arn: str, facts: Mapp
         return None
     if not _conditions_hold(statement.get("Condition") or {}, facts):
         return None
-    return statement.get("Effect", "Allow") == "Allow"
+    return bool(statement.get("Effect", "Allow") == "Allow")
 
 
 def policy_statements(target: FunctionTarget) -> list[Mapping[str, Any]]:

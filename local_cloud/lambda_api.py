@@ -31,7 +31,7 @@ from moto.awslambda import urls as lambda_urls
 from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
 from moto.awslambda.models import LambdaBackend
 from moto.awslambda.responses import LambdaResponse
-from moto.core.responses import TYPE_RESPONSE
+from moto.core.common_types import TYPE_RESPONSE
 
 from local_cloud.lambda_config import FunctionConfig
 from local_cloud.lambda_pool import ProvisionedConfig, Runtime

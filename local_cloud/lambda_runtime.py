@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.awslambda.responses import LambdaResponse
@@ -60,7 +60,7 @@ def _header(headers: Any, name: str) -> str | None:
     if not headers:
         return None
     value = headers.get(name)
-    return value if value is not None else headers.get(name.lower())
+    return cast("str | None", value if value is not None else headers.get(name.lower()))
 
 
 def _payload(body: Any) -> bytes:

@@ -154,7 +154,7 @@ class RuntimeApiServer:
     @property
     def address(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        return f"{host!s}:{port}"
 
     def close(self) -> None:
         self._server.shutdown()

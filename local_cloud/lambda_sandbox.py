@@ -59,7 +59,9 @@ def _call(result: int, what: str) -> None:
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    encode = lambda value: value.encode() if value is not None else None  # noqa: E731
+    def encode(value: str | None) -> bytes | None:
+        return value.encode() if value is not None else None
+
     _call(_libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
 
 

@@ -78,10 +78,12 @@ def install(rotation: RotationHook) -> None:
         )
         if not managed:
             return result
+        assert isinstance(secret, sm_models.FakeSecret)  # what `managed` checked
         # moto made an empty version AWSCURRENT and the old one AWSPREVIOUS: give the new version its value.
         previous = next(v for v in secret.versions.values() if "AWSPREVIOUS" in v["version_stages"])
         old = json.loads(previous["secret_string"])
         password = new_password()
+        assert secret.default_version_id is not None  # moto made the new version the default
         current = secret.versions[secret.default_version_id]
         try:
             rotation(secret.arn, password)

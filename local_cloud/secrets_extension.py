@@ -45,6 +45,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -127,7 +128,7 @@ class SecretsExtension:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.host!s}:{self.port}"
 
     def stop(self) -> None:
         if self._thread.is_alive():
@@ -135,7 +136,7 @@ class SecretsExtension:
             self._thread.join(timeout=10)
         self._server.server_close()
 
-    def answer(self, method: str, target: str, headers: Mapping[str, str]) -> Answer:
+    def answer(self, method: str, target: str, headers: Mapping[str, str] | Message) -> Answer:
         """The response to one request (the HTTP layer only moves bytes)."""
         supplied = (headers.get(TOKEN_HEADER) or "").encode()
         if headers.get("X-Forwarded-For") is not None:
