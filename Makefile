@@ -13,7 +13,7 @@ WORKSPACE ?= $(TF_WORKSPACE)
 TARGET ?= local
 export TARGET
 
-.PHONY: help setup synth validate test test-fast test-e2e test-modules package deploy destroy destroy-data outputs smoke \
+.PHONY: help setup synth validate test test-fast test-e2e test-modules lint package deploy destroy destroy-data outputs smoke \
 	emulator-stop preflight bench hcl-export provider6-check diagram state-bootstrap state-env check module-docs clean \
 	cdktf-cli tf-env
 
@@ -44,6 +44,11 @@ synth: package ## Synthesize all workspaces, or WORKSPACE=x
 validate: synth ## Synthesize, then terraform init + validate every stack with the real provider
 	@$(PY) -m tools.validate $(WORKSPACE)
 
+lint: $(STAMP) ## Style and types: ruff check, ruff format --check, mypy strict on python_stacks/ and handlers/ (docs/decisions/0021)
+	@$(PY) -m ruff check --quiet .
+	@$(PY) -m ruff format --check --quiet .
+	@$(PY) -m mypy python_stacks handlers
+
 test-modules: $(STAMP) ## fmt, validate and terraform test for every module in tf_modules/
 	@$(PY) -m tools.modules
 
@@ -53,7 +58,8 @@ test-fast: $(STAMP) ## Unit, handler and module-contract tests (no emulator depl
 test-e2e: $(STAMP) ## End-to-end lifecycle tests against the local emulator (slow)
 	@$(PY) -m pytest -m e2e
 
-test: $(STAMP) ## Everything: module tests, fast tests, the policy gate and the end-to-end tests
+test: $(STAMP) ## Everything: the lint gate (first: it fails in seconds), module tests, fast tests, the policy gate, e2e
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-modules
 	@$(MAKE) --no-print-directory test-fast
 	@$(MAKE) --no-print-directory check

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.app import TradesResolver, create_app
+from handlers.app import create_app
 from handlers.config import Settings
 from handlers.credentials import CredentialSource, ExtensionSecret
 from handlers.db import Database
 from handlers.observability import logger, trade_metrics
-from handlers.powertools import EphemeralMetrics, LambdaContext, correlation_paths
+from handlers.powertools import LambdaContext, correlation_paths
 from handlers.store import TradeStore
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -25,11 +25,9 @@ LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Api:
-    """One execution environment's worth of state: the resolver, its connections, its metrics, the handler."""
+    """One execution environment's handler, and its connections (tests close or inspect them)."""
 
-    app: TradesResolver
     database: Database
-    metrics: EphemeralMetrics
     handler: LambdaHandler
 
 
@@ -45,9 +43,8 @@ def build(settings: Settings, credentials: CredentialSource | None = None) -> Ap
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)
 
-    return Api(app=app, database=database, metrics=metrics, handler=handler)
+    return Api(database=database, handler=handler)
 
 
 API = build(Settings.for_api())
-app = API.app
 handler = API.handler

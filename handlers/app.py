@@ -17,6 +17,7 @@ Powertools' ``APIGatewayRestResolver`` does the routing, with three rules of thi
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -24,8 +25,8 @@ from handlers.db import Database, DatabaseFailure, DatabaseRejected, DatabaseUna
 from handlers.errors import ApiError, error_body, unavailable
 from handlers.gateway import MalformedEvent, finish, normalize_event, proxy_response, request_id
 from handlers.observability import logger
-from handlers.powertools import APIGatewayRestResolver, EphemeralMetrics, NotFoundError, Response, content_types
-from handlers.routes import ROUTES
+from handlers.powertools import APIGatewayRestResolver, EphemeralMetrics, JsonResponse, NotFoundError
+from handlers.routes import ROUTES, json_response
 from handlers.routes.health import health_router
 from handlers.routes.trades import trades_router
 from handlers.store import TradeStore
@@ -100,42 +101,50 @@ def create_app(
     app.include_router(trades_router(store, metrics))
     app.include_router(health_router(database))
 
-    @app.not_found
-    def no_route(_: NotFoundError) -> Response:
+    def no_route(_: NotFoundError) -> JsonResponse:
         return _response(app.no_route(app.current_event.http_method, app.current_event.path))
 
-    @app.exception_handler(ApiError)
-    def api_error(exc: ApiError) -> Response:
-        return _response(exc)
-
-    @app.exception_handler(DatabaseUnavailable)
-    def database_unavailable(exc: DatabaseUnavailable) -> Response:
-        logger.warning("database unavailable", extra={"reason": str(exc)})
-        return _response(unavailable())
-
-    @app.exception_handler(DatabaseRejected)
-    def database_rejected(exc: DatabaseRejected) -> Response:
-        logger.warning("database refused the row", extra={"reason": str(exc)})
-        return _response(ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "the trade violates a database constraint"))
-
-    @app.exception_handler(DatabaseFailure)
-    def database_failure(exc: DatabaseFailure) -> Response:
-        logger.error("database failure", extra={"reason": str(exc)})
-        return _response(ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error"))
-
-    @app.exception_handler(Exception)
-    def unexpected(exc: Exception) -> Response:
-        # Last resort: the stack trace goes to the log, the client gets a plain JSON 500 (never the trace).
-        logger.exception("unhandled error")
-        return _response(ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error"))
-
+    # Registered by call, not as decorators: Powertools' decorators are untyped and would erase these types.
+    app.not_found(no_route)
+    for exception_class, respond in _EXCEPTION_RESPONSES:
+        app.exception_handler(exception_class)(respond)
     return app
 
 
-def _response(error: ApiError) -> Response:
-    return Response(
-        status_code=int(error.status),
-        content_type=content_types.APPLICATION_JSON,
-        body=error.body(),
-        headers=error.headers or None,
-    )
+def _api_error(exc: ApiError) -> JsonResponse:
+    return _response(exc)
+
+
+def _database_unavailable(exc: DatabaseUnavailable) -> JsonResponse:
+    logger.warning("database unavailable", extra={"reason": str(exc)})
+    return _response(unavailable())
+
+
+def _database_rejected(exc: DatabaseRejected) -> JsonResponse:
+    logger.warning("database refused the row", extra={"reason": str(exc)})
+    return _response(ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "the trade violates a database constraint"))
+
+
+def _database_failure(exc: DatabaseFailure) -> JsonResponse:
+    logger.error("database failure", extra={"reason": str(exc)})
+    return _response(ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error"))
+
+
+def _unexpected(exc: Exception) -> JsonResponse:
+    # Last resort: the stack trace goes to the log, the client gets a plain JSON 500 (never the trace).
+    logger.exception("unhandled error")
+    return _response(ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error"))
+
+
+# Powertools picks the handler of the raised exception's nearest class (its MRO), whatever the order here.
+_EXCEPTION_RESPONSES: tuple[tuple[type[Exception], Callable[[Any], JsonResponse]], ...] = (
+    (ApiError, _api_error),
+    (DatabaseUnavailable, _database_unavailable),
+    (DatabaseRejected, _database_rejected),
+    (DatabaseFailure, _database_failure),
+    (Exception, _unexpected),
+)
+
+
+def _response(error: ApiError) -> JsonResponse:
+    return json_response(error.status, error.body(), error.headers or None)

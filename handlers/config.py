@@ -3,6 +3,10 @@
 Every problem is reported at once in a single ``ConfigError`` so a misconfigured deployment fails its first
 invocation (INIT phase) with one readable message instead of a string of redeploys. The two entry points share
 the database settings; each also requires what only it uses (``Settings.for_api`` / ``Settings.for_migration``).
+
+``API_ENVIRONMENT`` and ``MIGRATION_ENVIRONMENT`` are the handler side of contract 1 (the variables the stack sets
+on each function): the one list of names, and whether each is required. The stack does not import them; a contract
+test (tests/contract/test_handlers_contract.py) compares them with the synthesized functions.
 """
 
 from __future__ import annotations
@@ -23,11 +27,52 @@ _METRICS_NAMESPACE = re.compile(r"[A-Za-z0-9.\-_/#][A-Za-z0-9.\-_/#:]{0,254}")
 EXTENSION_DEFAULT_PORT = 2773  # the AWS Parameters and Secrets Lambda Extension's default
 
 
+@dataclass(frozen=True)
+class Environment:
+    """The environment variables of one Lambda entry point: the deployment sets ``required``, may set ``optional``."""
+
+    entry_point: str  # the function's ``handler`` setting
+    required: frozenset[str]
+    optional: frozenset[str]
+
+    @property
+    def names(self) -> frozenset[str]:
+        return self.required | self.optional
+
+
+# Read by libraries in the same execution environment, not by ``_parse``: Powertools (service name -- the metrics'
+# `service` dimension -- and log level) and AWS's Parameters and Secrets extension layer (its cache lifetime).
+READ_BY_POWERTOOLS = frozenset({"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"})
+READ_BY_EXTENSION = frozenset({"SECRETS_MANAGER_TTL"})
+_SHARED_OPTIONAL = frozenset(
+    {
+        "DB_READER_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_TLS",
+        "DB_TLS_CA_BUNDLE",
+        "DB_CONNECT_TIMEOUT_SECONDS",
+        "DB_QUERY_TIMEOUT_SECONDS",
+        "POWERTOOLS_LOG_LEVEL",
+    }
+)
+API_ENVIRONMENT = Environment(
+    entry_point="handlers.api.handler",
+    required=frozenset({"DB_SECRET_ARN", "DB_WRITER_HOST", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}),
+    optional=_SHARED_OPTIONAL | {"API_BASE_PATH", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "SECRETS_MANAGER_TTL"},
+)
+MIGRATION_ENVIRONMENT = Environment(
+    entry_point="handlers.migrate.handler",
+    required=frozenset({"DB_SECRET_ARN", "DB_APP_SECRET_ARN", "DB_WRITER_HOST", "POWERTOOLS_SERVICE_NAME"}),
+    optional=_SHARED_OPTIONAL,
+)
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a usable deployment."""
 
 
-class TlsMode(str, enum.Enum):
+class TlsMode(enum.StrEnum):
     """How the database connection is protected (names follow the MySQL client's ``--ssl-mode``)."""
 
     DISABLED = "disabled"  # local tests only: plaintext
@@ -67,11 +112,12 @@ class Settings:
 
 def _parse(env: Mapping[str, str], api: bool) -> Settings:
     problems: list[str] = []
+    required = (API_ENVIRONMENT if api else MIGRATION_ENVIRONMENT).required
 
-    def text(name: str, pattern: re.Pattern[str] | None, required: bool, hint: str) -> str | None:
+    def text(name: str, pattern: re.Pattern[str] | None, hint: str) -> str | None:
         value = env.get(name, "").strip()
         if not value:
-            if required:
+            if name in required:
                 problems.append(f"{name} is required ({hint})")
             return None
         if pattern is not None and not pattern.fullmatch(value):
@@ -89,10 +135,10 @@ def _parse(env: Mapping[str, str], api: bool) -> Settings:
         return int(raw)
 
     secret_hint = "the ARN of the application user's secret" if api else "the ARN of the RDS-managed master secret"
-    secret_arn = text("DB_SECRET_ARN", _SECRET_ARN, True, secret_hint)
-    writer = text("DB_WRITER_HOST", _HOST, True, "the cluster (writer) endpoint host name")
-    reader = text("DB_READER_HOST", _HOST, False, "the cluster reader endpoint host name")
-    database = text("DB_NAME", _DB_NAME, False, "letters, digits and _, at most 64") or "trading"
+    secret_arn = text("DB_SECRET_ARN", _SECRET_ARN, secret_hint)
+    writer = text("DB_WRITER_HOST", _HOST, "the cluster (writer) endpoint host name")
+    reader = text("DB_READER_HOST", _HOST, "the cluster reader endpoint host name")
+    database = text("DB_NAME", _DB_NAME, "letters, digits and _, at most 64") or "trading"
     port = integer("DB_PORT", 3306, 1, 65535)
     connect_timeout = integer("DB_CONNECT_TIMEOUT_SECONDS", 3, 1, 30)
     query_timeout = integer("DB_QUERY_TIMEOUT_SECONDS", 10, 1, 30)
@@ -100,14 +146,14 @@ def _parse(env: Mapping[str, str], api: bool) -> Settings:
     base_path = namespace = app_secret = None
     extension_port = EXTENSION_DEFAULT_PORT
     if api:
-        base_path = text("API_BASE_PATH", _BASE_PATH, False, "a path prefix such as `/v1`, no trailing slash")
+        base_path = text("API_BASE_PATH", _BASE_PATH, "a path prefix such as `/v1`, no trailing slash")
         extension_port = integer("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", EXTENSION_DEFAULT_PORT, 1, 65535)
         namespace = text(
-            "POWERTOOLS_METRICS_NAMESPACE", _METRICS_NAMESPACE, True, "the CloudWatch namespace of the trade metrics"
+            "POWERTOOLS_METRICS_NAMESPACE", _METRICS_NAMESPACE, "the CloudWatch namespace of the trade metrics"
         )
     else:
         app_secret = text(
-            "DB_APP_SECRET_ARN", _SECRET_ARN, True, "the ARN of the application user's secret the migration fills"
+            "DB_APP_SECRET_ARN", _SECRET_ARN, "the ARN of the application user's secret the migration fills"
         )
 
     raw_mode = env.get("DB_TLS", "").strip().lower().replace("-", "_") or TlsMode.REQUIRED.value

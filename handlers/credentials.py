@@ -9,7 +9,7 @@ to import, build a client and sign the first request) stay off its cold path. Th
     200 -> the GetSecretValue response as JSON (``SecretString`` holds ``{"username", "password"}``)
 
 There is no cache here on purpose: the extension is the cache, and the secret is only read to open a connection.
-The migration, which also writes a secret, uses boto3 instead (``handlers.app_user``).
+The migration, which also writes a secret, uses boto3 instead (``handlers.migration``).
 """
 
 from __future__ import annotations

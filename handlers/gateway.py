@@ -52,11 +52,11 @@ def normalize_event(event: object) -> dict[str, Any]:
     clean["isBase64Encoded"] = _flag(event.get("isBase64Encoded"))
     headers = _string_map(event.get("headers"))
     multi = event.get("multiValueHeaders")
-    for name, values in (multi.items() if isinstance(multi, Mapping) else ()):
+    for name, values in multi.items() if isinstance(multi, Mapping) else ():
         # API Gateway sends both forms; a header only in the multi-value form counts with its last value.
-        if isinstance(name, str) and name not in headers and isinstance(values, list) and values:
-            if isinstance(values[-1], str):
-                headers[name] = values[-1]
+        last = values[-1] if isinstance(values, list) and values else None
+        if isinstance(name, str) and name not in headers and isinstance(last, str):
+            headers[name] = last
     clean["headers"] = headers
     # Rebuilt from the clean headers: the resolver reads one value per header, and a list of odd types must
     # not reach it through the multi-value form.

@@ -70,9 +70,13 @@ from aws_lambda_powertools.logging.logger import Logger  # noqa: E402
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit  # noqa: E402
 from aws_lambda_powertools.utilities.typing import LambdaContext  # noqa: E402
 
+# What every route and error handler returns: a JSON object body (the resolver serializes it).
+JsonResponse = Response[dict[str, Any]]
+
 __all__ = [
     "APIGatewayRestResolver",
     "EphemeralMetrics",
+    "JsonResponse",
     "LambdaContext",
     "Logger",
     "MetricUnit",

@@ -159,9 +159,7 @@ def migrate(
             cursor.execute("SELECT RELEASE_LOCK(%s)", (LOCK_NAME,))
 
 
-def migrate_schema(
-    settings: Settings, credentials: CredentialSource, finally_: Step | None = None
-) -> dict[str, Any]:
+def migrate_schema(settings: Settings, credentials: CredentialSource, finally_: Step | None = None) -> dict[str, Any]:
     """Bring the schema to ``LATEST_VERSION`` on the writer (then ``finally_``); the connection is closed after."""
     slot = ConnectionSlot(settings.writer_host, settings, credentials, autocommit=True, use_database=False)
     try:

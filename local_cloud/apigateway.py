@@ -43,7 +43,7 @@ from local_cloud.apigateway_http import (
 )
 from local_cloud.apigateway_lambda import RequestIds
 from local_cloud.apigateway_routing import Route
-from local_cloud.apigateway_throttling import Throttles, account_limits, method_limits, method_settings_key
+from local_cloud.apigateway_throttling import Limits, Throttles, account_limits, method_limits, method_settings_key
 
 ENTRY_KEY = "local_cloud.apigateway.entry"  # the predicate's finding, handed to the app in the WSGI environ
 ROUTE_NAME = "execute-api"
@@ -113,8 +113,12 @@ class Gateway:
         except GatewayError as raised:
             error = raised
             if raised.log:
-                print(f"execute-api: {raised.response.status} {environ.get('REQUEST_METHOD')} "
-                      f"{environ.get('PATH_INFO')} ({ids.request_id}): {raised.log}", file=sys.stderr, flush=True)
+                print(
+                    f"execute-api: {raised.response.status} {environ.get('REQUEST_METHOD')} "
+                    f"{environ.get('PATH_INFO')} ({ids.request_id}): {raised.log}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
             if raised.response.error_type:
                 headers += (("x-amzn-ErrorType", raised.response.error_type),)
@@ -124,17 +128,25 @@ class Gateway:
             added.append(("X-Amzn-Trace-Id", ids.trace_id))
         own = {name.lower() for name, _ in added} | {"content-length"}
         headers_out = [(n, v) for n, v in response.headers if n.lower() not in own]
-        headers_out += added + [("Content-Length", str(len(response.body)))]
+        headers_out += [*added, ("Content-Length", str(len(response.body)))]
         start_response(f"{response.status} {_phrase(response.status)}", headers_out)
         if request is not None and route is not None:
             # Before the body goes out, so a client that reads the log or the metrics right after its answer
             # finds its request there.
-            apigateway_observe.record(apigateway_observe.Outcome(
-                request=request, route=route, caller=caller, ids=ids, status=response.status,
-                response_length=len(response.body), latency_ms=(time.perf_counter() - started) * 1000,
-                integration_ms=integration.milliseconds, integration_status=integration.status,
-                error=error.response if error else None,
-            ))
+            apigateway_observe.record(
+                apigateway_observe.Outcome(
+                    request=request,
+                    route=route,
+                    caller=caller,
+                    ids=ids,
+                    status=response.status,
+                    response_length=len(response.body),
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                    integration_ms=integration.milliseconds,
+                    integration_status=integration.status,
+                    error=error.response if error else None,
+                )
+            )
         return [response.body]
 
     def authorize(self, request: Request, route: Route) -> Caller | None:
@@ -155,24 +167,33 @@ class Gateway:
 
     def throttle(self, route: Route) -> None:
         account = apigateway_backends[route.account_id][route.region].account
-        checks = [((route.account_id, route.region), account_limits(account))]
+        checks: list[tuple[tuple[str, ...], Limits]] = [((route.account_id, route.region), account_limits(account))]
         limits = method_limits(route.stage.method_settings, route.resource.path, route.method.http_method)
         if limits is not None:
-            key = (route.account_id, route.region, route.api.id, route.stage.name,
-                   method_settings_key(route.resource.path, route.method.http_method))
+            key = (
+                route.account_id,
+                route.region,
+                route.api.id,
+                route.stage.name,
+                method_settings_key(route.resource.path, route.method.http_method),
+            )
             checks.append((key, limits))
         if not self.throttles.admit(checks):
             raise GatewayError(THROTTLED)
 
-    def integrate(self, request: Request, route: Route, caller: Caller | None, ids: RequestIds,
-                  integration: _Integration) -> Response:
+    def integrate(
+        self, request: Request, route: Route, caller: Caller | None, ids: RequestIds, integration: _Integration
+    ) -> Response:
         spec = route.method.integration
         if spec is None:
-            raise GatewayError(INTERNAL_SERVER_ERROR, f"no integration for {route.method.http_method} "
-                                                      f"{route.resource.path}")
+            raise GatewayError(
+                INTERNAL_SERVER_ERROR, f"no integration for {route.method.http_method} {route.resource.path}"
+            )
         if spec.type != "AWS_PROXY":
-            raise GatewayError(INTERNAL_SERVER_ERROR, f"integration type {spec.type} is not emulated "
-                                                      "(only AWS_PROXY to Lambda; docs/emulator.md)")
+            raise GatewayError(
+                INTERNAL_SERVER_ERROR,
+                f"integration type {spec.type} is not emulated (only AWS_PROXY to Lambda; docs/emulator.md)",
+            )
         integration.called = True
         started = time.perf_counter()
         try:
@@ -195,7 +216,7 @@ def validate(request: Request, route: Route) -> None:
     missing = []
     query, _ = apigateway_lambda.query_parameters(request.query)
     for name in route.method.required_parameters:
-        _, _, location, key = (name.split(".", 3) + ["", "", "", ""])[:4]
+        _, _, location, key = ([*name.split(".", 3), "", "", "", ""])[:4]
         if location == "path":
             present = bool(route.path_parameters.get(key))
         elif location in ("querystring", "multivaluequerystring"):

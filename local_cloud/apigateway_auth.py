@@ -19,14 +19,15 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 from urllib.parse import unquote
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.iam.models import iam_backends
-from moto.sts.models import sts_backends
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.iam.models import IAMBackend, iam_backends
+from moto.sts.models import AssumedRole, STSBackend, sts_backends
 
 from local_cloud.apigateway_http import (
     MISSING_AUTHENTICATION_TOKEN,
@@ -90,23 +91,29 @@ def authenticate(request: Request, api_region: str, now: datetime | None = None)
         raise GatewayError(UNRECOGNIZED_CLIENT, f"unknown access key {authorization.access_key}")
     if not amz_date:
         # A Date header alone is allowed by SigV4 but no AWS SDK signs that way; say what is missing.
-        raise GatewayError(incomplete_signature(f"Date header is not supported here, sign X-Amz-Date. "
-                                                f"Authorization={header}"))
+        raise GatewayError(
+            incomplete_signature(f"Date header is not supported here, sign X-Amz-Date. Authorization={header}")
+        )
     signed_at = _signing_time(amz_date, header)
     _check_clock(amz_date, signed_at, now or datetime.now(UTC))
     if authorization.scope_date != amz_date[:8]:
-        raise GatewayError(invalid_signature(
-            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-            f"'{authorization.scope_date}' != '{amz_date[:8]}', from '{amz_date}'."
-        ))
+        raise GatewayError(
+            invalid_signature(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+                f"'{authorization.scope_date}' != '{amz_date[:8]}', from '{amz_date}'."
+            )
+        )
     if authorization.scope_service != SERVICE:
         raise GatewayError(invalid_signature(f"Credential should be scoped to correct service: '{SERVICE}'. "))
     if authorization.scope_region != api_region:
         raise GatewayError(invalid_signature("Credential should be scoped to a valid region. "))
 
     canonical, string_to_sign, expected = expected_signature(
-        request, authorization.signed_headers, Credentials(authorization.access_key, key.secret_key, token),
-        api_region, amz_date,
+        request,
+        authorization.signed_headers,
+        Credentials(authorization.access_key, key.secret_key, token),
+        api_region,
+        amz_date,
     )
     claimed_payload = request.header("X-Amz-Content-SHA256")
     payload_ok = claimed_payload is None or claimed_payload == hashlib.sha256(request.body).hexdigest()
@@ -121,26 +128,31 @@ def authenticate(request: Request, api_region: str, now: datetime | None = None)
 def _parse(header: str, has_date: bool) -> _Authorization:
     algorithm, _, rest = header.strip().partition(" ")
     if algorithm != ALGORITHM:
-        raise GatewayError(incomplete_signature(
-            f"Invalid key=value pair (missing equal-sign) in Authorization header (hashed with SHA-256 and encoded "
-            f"with Base64): '{_hashed(header)}'."
-        ))
+        raise GatewayError(
+            incomplete_signature(
+                f"Invalid key=value pair (missing equal-sign) in Authorization header (hashed with SHA-256 and encoded "
+                f"with Base64): '{_hashed(header)}'."
+            )
+        )
     fields: dict[str, str] = {}
     for part in rest.split(","):
         name, equals, value = part.strip().partition("=")
         if name and equals:
             fields[name] = value.strip()
-    missing = [f"Authorization header requires '{name}' parameter. "
-               for name in ("Credential", "Signature", "SignedHeaders") if not fields.get(name)]
+    missing = [
+        f"Authorization header requires '{name}' parameter. "
+        for name in ("Credential", "Signature", "SignedHeaders")
+        if not fields.get(name)
+    ]
     if not has_date:
         missing.append("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ")
     if missing:
         raise GatewayError(incomplete_signature("".join(missing) + f"Authorization={header}"))
     scope = fields["Credential"].split("/")
     if len(scope) != 5 or scope[4] != "aws4_request":
-        raise GatewayError(incomplete_signature(
-            f"Credential should be scoped to a valid region. Credential={fields['Credential']}"
-        ))
+        raise GatewayError(
+            incomplete_signature(f"Credential should be scoped to a valid region. Credential={fields['Credential']}")
+        )
     return _Authorization(
         access_key=scope[0],
         scope_date=scope[1],
@@ -159,10 +171,12 @@ def _signing_time(amz_date: str, header: str) -> datetime:
     try:
         return datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
     except ValueError:
-        raise GatewayError(incomplete_signature(
-            f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See "
-            f"http://en.wikipedia.org/wiki/ISO_8601 Authorization={header}"
-        )) from None
+        raise GatewayError(
+            incomplete_signature(
+                f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See "
+                f"http://en.wikipedia.org/wiki/ISO_8601 Authorization={header}"
+            )
+        ) from None
 
 
 def _check_clock(amz_date: str, signed_at: datetime, now: datetime) -> None:
@@ -170,17 +184,22 @@ def _check_clock(amz_date: str, signed_at: datetime, now: datetime) -> None:
         return moment.strftime(AMZ_DATE_FORMAT)
 
     if signed_at < now - MAX_CLOCK_SKEW:
-        raise GatewayError(invalid_signature(
-            f"Signature expired: {amz_date} is now earlier than {stamp(now - MAX_CLOCK_SKEW)} ({stamp(now)} - 5 min.)"
-        ))
+        raise GatewayError(
+            invalid_signature(
+                f"Signature expired: {amz_date} is now earlier than {stamp(now - MAX_CLOCK_SKEW)}"
+                f" ({stamp(now)} - 5 min.)"
+            )
+        )
     if signed_at > now + MAX_CLOCK_SKEW:
-        raise GatewayError(invalid_signature(
-            f"Signature not yet current: {amz_date} is still later than {stamp(now + MAX_CLOCK_SKEW)} "
-            f"({stamp(now)} + 5 min.)"
-        ))
+        raise GatewayError(
+            invalid_signature(
+                f"Signature not yet current: {amz_date} is still later than {stamp(now + MAX_CLOCK_SKEW)} "
+                f"({stamp(now)} + 5 min.)"
+            )
+        )
 
 
-class _Verifier(SigV4Auth):
+class _Verifier(SigV4Auth):  # type: ignore[misc]  # botocore has no type information
     """botocore's SigV4 with exactly the headers the client signed and the body as received."""
 
     def __init__(self, credentials: Credentials, region: str, signed_headers: tuple[str, ...]) -> None:
@@ -226,8 +245,8 @@ def expected_signature(
 def _known_key(access_key: str) -> _KnownKey | None:
     if access_key == TEST_ACCESS_KEY:
         return _KnownKey(TEST_SECRET_KEY, None, DEFAULT_ACCOUNT_ID)
-    for account_id, _partition, backend in list(iam_backends.iter_backends()):
-        key = backend.access_keys.get(access_key)
+    for account_id, _partition, found in list(iam_backends.iter_backends()):
+        key = cast(IAMBackend, found).access_keys.get(access_key)
         if key is None or key.status != "Active":
             continue
         token = None
@@ -240,9 +259,9 @@ def _known_key(access_key: str) -> _KnownKey | None:
     return None
 
 
-def _assumed_role(account_id: str, access_key: str) -> object | None:
+def _assumed_role(account_id: str, access_key: str) -> AssumedRole | None:
     for _account, _partition, backend in list(sts_backends.iter_backends()):
-        role = backend.get_assumed_role_from_access_key(access_key)
+        role = cast(STSBackend, backend).get_assumed_role_from_access_key(access_key)
         if role is not None:
             return role
     return None

@@ -148,7 +148,8 @@ def invalid_signature(message: str) -> GatewayResponse:
 
 def missing_request_parameters(names: list[str]) -> GatewayResponse:
     return _spaced(
-        400, f"Missing required request parameters: [{', '.join(names)}]", "BadRequestException",
+        400,
+        f"Missing required request parameters: [{', '.join(names)}]",
+        "BadRequestException",
         "BAD_REQUEST_PARAMETERS",
     )
-

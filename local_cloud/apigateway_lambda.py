@@ -90,8 +90,10 @@ def function_target(uri: str, stage_variables: Mapping[str, str]) -> FunctionTar
 
 
 def source_arn(route: Route, http_method: str) -> str:
-    return (f"arn:aws:execute-api:{route.region}:{route.account_id}:{route.api.id}/{route.stage.name}/"
-            f"{http_method}{route.resource.path}")
+    return (
+        f"arn:aws:execute-api:{route.region}:{route.account_id}:{route.api.id}/{route.stage.name}/"
+        f"{http_method}{route.resource.path}"
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -128,8 +130,10 @@ def _conditions_hold(conditions: Mapping[str, Any], facts: Mapping[str, str]) ->
     """The condition operators API Gateway permissions use; any other operator or key does not hold."""
     for operator, tests in conditions.items():
         compare = {
-            "StringEquals": lambda p, v: p == v, "ArnEquals": lambda p, v: p == v,
-            "StringLike": _like, "ArnLike": _like,
+            "StringEquals": lambda p, v: p == v,
+            "ArnEquals": lambda p, v: p == v,
+            "StringLike": _like,
+            "ArnLike": _like,
         }.get(operator)
         if compare is None or not isinstance(tests, Mapping):
             return False
@@ -150,7 +154,7 @@ def statement_allows(statement: Mapping[str, Any], invoked_arn: str, facts: Mapp
         return None
     if not _conditions_hold(statement.get("Condition") or {}, facts):
         return None
-    return statement.get("Effect", "Allow") == "Allow"
+    return bool(statement.get("Effect", "Allow") == "Allow")
 
 
 def policy_statements(target: FunctionTarget) -> list[Mapping[str, Any]]:
@@ -170,7 +174,7 @@ def check_permission(target: FunctionTarget, arn: str, account_id: str) -> None:
     facts = {"source_arn": arn, "source_account": account_id}
     try:
         verdicts = [statement_allows(s, target.invoked_arn, facts) for s in policy_statements(target)]
-    except Exception as exc:  # noqa: BLE001  (moto's "function not found" and friends: a configuration error)
+    except Exception as exc:  # moto's "function not found" and friends: a configuration error
         raise GatewayError(INTERNAL_SERVER_ERROR, f"cannot read the policy of {target.invoked_arn}: {exc}") from None
     if False in verdicts or True not in verdicts:
         raise GatewayError(
@@ -304,13 +308,16 @@ def invoke(target: FunctionTarget, event: Mapping[str, Any], timeout_ms: int) ->
         response_headers: dict[str, Any] = {}
         try:
             payload = backend.invoke(
-                target.function_arn, target.qualifier, body, {"x-amz-invocation-type": "RequestResponse"},
+                target.function_arn,
+                target.qualifier,
+                body,
+                {"x-amz-invocation-type": "RequestResponse"},
                 response_headers,
             )
             outcome.payload = payload.encode() if isinstance(payload, str) else bytes(payload or b"")
             errors = [v for k, v in response_headers.items() if k.lower() == "x-amz-function-error"]
             outcome.function_error = str(errors[0]) if errors else None
-        except BaseException as exc:  # noqa: BLE001  (reported to the request's thread)
+        except BaseException as exc:  # reported to the request's thread
             outcome.exception = exc
         finally:
             done.set()
@@ -370,8 +377,9 @@ def proxy_response(payload: bytes, request: Request, binary_media_types: tuple[s
         if encoded and body and _is_binary(request.header("Accept"), binary_media_types):
             raw = base64.b64decode(body, validate=True)
     except (ValueError, TypeError, AttributeError, binascii.Error) as exc:
-        raise GatewayError(INTEGRATION_FAILURE, f"Execution failed due to configuration error: Malformed Lambda "
-                                                f"proxy response ({exc})") from None
+        raise GatewayError(
+            INTEGRATION_FAILURE, f"Execution failed due to configuration error: Malformed Lambda proxy response ({exc})"
+        ) from None
     headers = [(name, value) for name, values in merged.items() for value in values]
     if not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", "application/json"))
@@ -388,7 +396,10 @@ def call(request: Request, route: Route, caller: Caller | None, ids: RequestIds)
     started = time.monotonic()
     payload, function_error = invoke(target, event, integration.timeout_ms)
     if function_error is not None:
-        raise GatewayError(INTEGRATION_FAILURE, f"Lambda function {target.invoked_arn} failed ({function_error}) "
-                                                f"after {(time.monotonic() - started) * 1000:.0f} ms: "
-                                                f"{payload[:500].decode('utf-8', 'replace')}")
+        raise GatewayError(
+            INTEGRATION_FAILURE,
+            f"Lambda function {target.invoked_arn} failed ({function_error}) "
+            f"after {(time.monotonic() - started) * 1000:.0f} ms: "
+            f"{payload[:500].decode('utf-8', 'replace')}",
+        )
     return proxy_response(payload, request, route.deployment.binary_media_types)

@@ -109,8 +109,14 @@ def metric_data(outcome: Outcome) -> list[dict[str, Any]]:
     stage = {"Name": "Stage", "Value": route.stage.name}
     dimension_sets = [[api], [api, stage]]
     if _detailed(route.stage.method_settings or {}, route):
-        dimension_sets.append([api, {"Name": "Method", "Value": outcome.request.method},
-                               {"Name": "Resource", "Value": route.resource.path}, stage])
+        dimension_sets.append(
+            [
+                api,
+                {"Name": "Method", "Value": outcome.request.method},
+                {"Name": "Resource", "Value": route.resource.path},
+                stage,
+            ]
+        )
     # Naive UTC, as moto keeps every other datapoint (it compares them with naive times).
     timestamp = datetime.fromtimestamp(outcome.ids.epoch_ms / 1000, UTC).replace(tzinfo=None)
     values = [
@@ -141,6 +147,5 @@ def record(outcome: Outcome) -> None:
             logs.ensure_log_stream(group, stream)
             line = access_log_line(str(settings["format"]), context_variables(outcome))
             logs.put_log_events(group, stream, [{"timestamp": outcome.ids.epoch_ms, "message": line}])
-    except Exception as exc:  # noqa: BLE001  (observability must never fail a request)
-        print(f"execute-api: could not record request {outcome.ids.request_id}: {exc!r}", file=sys.stderr,
-              flush=True)
+    except Exception as exc:  # observability must never fail a request
+        print(f"execute-api: could not record request {outcome.ids.request_id}: {exc!r}", file=sys.stderr, flush=True)

@@ -261,8 +261,9 @@ def route(request: Request, entry: Entry) -> Route:
             raise GatewayError(FORBIDDEN, "no stage in the path")
         stage_name, segments = all_segments[0], all_segments[1:]
     event_path = "/" + "/".join(segments) + ("/" if request.path.endswith("/") and segments else "")
-    return _resolve(account_id, region, api, stage_name, segments, event_path, f"/{stage_name}{event_path}", domain,
-                    request.method)
+    return _resolve(
+        account_id, region, api, stage_name, segments, event_path, f"/{stage_name}{event_path}", domain, request.method
+    )
 
 
 def _route_custom_domain(request: Request, domain: str) -> Route:
@@ -297,12 +298,21 @@ def _mapping_for(mappings: Mapping[str, Any], segments: list[str]) -> tuple[Any 
         if parts and segments[: len(parts)] == parts and (best is None or len(parts) > best[0]):
             best = (len(parts), mapping)
     if best is not None:
-        return best[1], segments[best[0]:]
+        return best[1], segments[best[0] :]
     return mappings.get(NO_BASE_PATH), segments
 
 
-def _resolve(account_id: str, region: str, api: Any, stage_name: str, segments: list[str], event_path: str,
-             context_path: str, domain: str, http_method: str) -> Route:
+def _resolve(
+    account_id: str,
+    region: str,
+    api: Any,
+    stage_name: str,
+    segments: list[str],
+    event_path: str,
+    context_path: str,
+    domain: str,
+    http_method: str,
+) -> Route:
     stage = api.stages.get(stage_name)
     if stage is None:
         raise GatewayError(FORBIDDEN, f"no stage {stage_name!r} in API {api.id}")
@@ -313,8 +323,9 @@ def _resolve(account_id: str, region: str, api: Any, stage_name: str, segments: 
     if matched is None:
         raise GatewayError(MISSING_AUTHENTICATION_TOKEN, f"no {http_method} method for /{'/'.join(segments)}")
     resource, method, parameters = matched
-    return Route(account_id, region, api, stage, deployment, resource, method, parameters, event_path, context_path,
-                 domain)
+    return Route(
+        account_id, region, api, stage, deployment, resource, method, parameters, event_path, context_path, domain
+    )
 
 
 def match(

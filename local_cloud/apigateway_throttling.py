@@ -83,7 +83,7 @@ class Throttles:
                 if bucket is None:
                     bucket = self._buckets[key] = TokenBucket(limits, now)
                 buckets.append((bucket, limits))
-            taken = []
+            taken: list[TokenBucket] = []
             for bucket, limits in buckets:
                 if not bucket.take(limits, now):
                     for earlier in taken:  # a refused request costs no token elsewhere

@@ -8,6 +8,7 @@ run directory. ``sweep_stale`` does the same at the next server start for run di
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -64,10 +65,8 @@ def kill_children(run_dir: Path) -> None:
         # The leader may be gone already (the kernel's death signal) while its own children live on in its group;
         # Linux never reuses a PID while a process group of that id exists, so the group is still ours.
         for kill in (os.killpg, os.kill):
-            try:
+            with contextlib.suppress(OSError):
                 kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
 
 
 def clean(run_dir: Path) -> None:

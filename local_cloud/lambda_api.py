@@ -31,7 +31,7 @@ from moto.awslambda import urls as lambda_urls
 from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
 from moto.awslambda.models import LambdaBackend
 from moto.awslambda.responses import LambdaResponse
-from moto.core.responses import TYPE_RESPONSE
+from moto.core.common_types import TYPE_RESPONSE
 
 from local_cloud.lambda_config import FunctionConfig
 from local_cloud.lambda_pool import ProvisionedConfig, Runtime
@@ -204,8 +204,11 @@ class SecretsExtensions:
             settings = secrets_extension.settings_from_env(function_env)
         except ValueError as exc:
             # The real extension refuses to start on such a value; the function then finds nothing on the port.
-            print(f"local_cloud lambda: {config.name}: Parameters and Secrets extension not started: {exc}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"local_cloud lambda: {config.name}: Parameters and Secrets extension not started: {exc}",
+                file=sys.stderr,
+                flush=True,
+            )
             return {}, None
         server = secrets_extension.start(
             port=0,
@@ -223,8 +226,11 @@ def _secrets_manager(endpoint: str, region: str) -> Any:
     from python_stacks.target import TEST_ACCESS_KEY, TEST_SECRET_KEY
 
     return boto3.client(
-        "secretsmanager", region_name=region, endpoint_url=endpoint,
-        aws_access_key_id=TEST_ACCESS_KEY, aws_secret_access_key=TEST_SECRET_KEY,
+        "secretsmanager",
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id=TEST_ACCESS_KEY,
+        aws_secret_access_key=TEST_SECRET_KEY,
     )
 
 

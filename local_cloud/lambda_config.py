@@ -143,7 +143,6 @@ def unsupported(config: FunctionConfig) -> bytes | None:
     return None
 
 
-
 def worker_environment(
     config: FunctionConfig, endpoint: str, log_group: str, log_stream: str, init_type: str
 ) -> dict[str, str]:
@@ -183,7 +182,6 @@ def worker_environment(
     return env
 
 
-
 def extract_code(work_dir: Path, config: FunctionConfig, code: bytes) -> Path:
     """The function's ZIP, extracted once per content (read-only for the workers by their mount)."""
     key = hashlib.sha256(config.code_sha.encode()).hexdigest()[:24]
@@ -200,7 +198,6 @@ def extract_code(work_dir: Path, config: FunctionConfig, code: bytes) -> Path:
         _make_world_readable(staging)
         staging.rename(target)
     return target
-
 
 
 def _make_world_readable(root: Path) -> None:

@@ -122,8 +122,8 @@ class LogStream:
                     backend.ensure_log_stream(self.group, self.name)
                     self._created = True
                 backend.put_log_events(self.group, self.name, events)
-            for _, message in lines_with_json(events):
-                put_emf(self.account_id, self.region, message)
+            for _, document in lines_with_json(events):
+                put_emf(self.account_id, self.region, document)
         except (ResourceNotFoundException, KeyError, ValueError) as exc:
             print(f"local_cloud lambda: cannot write to log group {self.group}: {exc!r}", file=sys.stderr, flush=True)
 

@@ -182,13 +182,18 @@ class Runtime:
         def run() -> None:
             try:
                 self.invoke(fn, payload, invoked_arn, wait_for_slot=True)
-            except Exception as exc:  # noqa: BLE001  (nobody waits for an async result)
+            except Exception as exc:  # nobody waits for an async result
                 print(f"local_cloud lambda: async invocation of {fn.function_name} failed: {exc!r}", flush=True)
 
         self._async.submit(run)
 
     def _invoke(
-        self, pool: Pool, env: Environment | None, config: FunctionConfig, payload: bytes, invoked_arn: str,
+        self,
+        pool: Pool,
+        env: Environment | None,
+        config: FunctionConfig,
+        payload: bytes,
+        invoked_arn: str,
         concurrent: int,
     ) -> InvokeResult:
         request_id = str(uuid.uuid4())
@@ -243,14 +248,28 @@ class Runtime:
             lines.append((now_ms(), f"{message}\n{error_type}"))
             result = InvokeResult(error_payload(error_type, message), "Unhandled", "", config.version)
         lines.append((now_ms(), lambda_logs.end_line(request_id)))
-        lines.append((now_ms(), lambda_logs.report_line(
-            request_id, duration_ms=duration_ms, memory_mb=config.memory_mb, max_memory_mb=max_memory,
-            init_ms=init_ms, status=status, error_type=error_type,
-        )))
+        lines.append(
+            (
+                now_ms(),
+                lambda_logs.report_line(
+                    request_id,
+                    duration_ms=duration_ms,
+                    memory_mb=config.memory_mb,
+                    max_memory_mb=max_memory,
+                    init_ms=init_ms,
+                    status=status,
+                    error_type=error_type,
+                ),
+            )
+        )
         env.log.write(lines)
         lambda_logs.lambda_metrics(
-            config.account_id, config.region, config.name, duration_ms=duration_ms,
-            error=result.function_error is not None, concurrent=concurrent,
+            config.account_id,
+            config.region,
+            config.name,
+            duration_ms=duration_ms,
+            error=result.function_error is not None,
+            concurrent=concurrent,
         )
         self._release(pool, env, keep)
         return InvokeResult(result.payload, result.function_error, "\n".join(m for _, m in lines), config.version)
@@ -283,10 +302,17 @@ class Runtime:
             (now_ms(), lambda_logs.init_report_line(init_ms, error_type)),
             (now_ms(), lambda_logs.start_line(request_id, config.version)),
             (now_ms(), lambda_logs.end_line(request_id)),
-            (now_ms(), lambda_logs.report_line(
-                request_id, duration_ms=init_ms, memory_mb=config.memory_mb, max_memory_mb=max_memory,
-                status="error", error_type=error_type,
-            )),
+            (
+                now_ms(),
+                lambda_logs.report_line(
+                    request_id,
+                    duration_ms=init_ms,
+                    memory_mb=config.memory_mb,
+                    max_memory_mb=max_memory,
+                    status="error",
+                    error_type=error_type,
+                ),
+            ),
         ]
         env.log.write(lines)
         lambda_logs.lambda_metrics(config.account_id, config.region, config.name, error=True)
@@ -297,7 +323,7 @@ class Runtime:
         # Reserved concurrency belongs to the function (moto keeps it on $LATEST), whatever version is invoked.
         try:
             value = get_backend(config.account_id, config.region).get_function(config.name).reserved_concurrency
-        except Exception:  # noqa: BLE001  (deleted meanwhile: no cap)
+        except Exception:  # deleted meanwhile: no cap
             return None
         return None if value is None else int(value)
 
@@ -352,7 +378,10 @@ class Runtime:
             interpreter=f"/var/lang/{runtime_env.executable}",
             env={
                 **lambda_config.worker_environment(
-                    config, self.settings.endpoint, log.group, log.name,
+                    config,
+                    self.settings.endpoint,
+                    log.group,
+                    log.name,
                     "provisioned-concurrency" if provisioned else "on-demand",
                 ),
                 **extra_env,
@@ -453,7 +482,7 @@ class Runtime:
                 failure = env.worker.wait_init(INIT_TIMEOUT_S)
                 lines = self._init_lines(env)
                 if failure is not None:
-                    env.log.write(lines + [(now_ms(), f"provisioned concurrency: INIT failed ({failure.kind})")])
+                    env.log.write([*lines, (now_ms(), f"provisioned concurrency: INIT failed ({failure.kind})")])
                     with self._cond:
                         pool.members.discard(env)
                         for provisioned in configs:
@@ -476,7 +505,7 @@ class Runtime:
             state = self._functions.pop((account_id, region, name), None)
             for key in [k for k in self._provisioned if k[:3] == (account_id, region, name)]:
                 del self._provisioned[key]
-            for pool in (state.pools.values() if state else ()):
+            for pool in state.pools.values() if state else ():
                 self._retire(pool)
 
     def _reap_idle(self) -> None:

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.awslambda.responses import LambdaResponse
@@ -60,7 +60,7 @@ def _header(headers: Any, name: str) -> str | None:
     if not headers:
         return None
     value = headers.get(name)
-    return value if value is not None else headers.get(name.lower())
+    return cast("str | None", value if value is not None else headers.get(name.lower()))
 
 
 def _payload(body: Any) -> bytes:
@@ -116,7 +116,7 @@ def _arn_as_invoked(backend: LambdaBackend, function_name: str, qualifier: str |
     qualifier = embedded or qualifier
     try:
         base = FunctionConfig.of(backend.get_function(name)).arn
-    except Exception:  # noqa: BLE001  (unknown function: moto's own invoke raises the proper error)
+    except Exception:  # unknown function: moto's own invoke raises the proper error
         return None
     return f"{base}:{qualifier}" if qualifier else base
 
@@ -138,7 +138,7 @@ def install(ctx: Any) -> None:
     def build() -> None:
         try:
             runtime_env.set_result(lambda_env.ensure(progress=lambda line: print(line, flush=True)))
-        except Exception as exc:  # noqa: BLE001  (each invocation reports it)
+        except Exception as exc:  # each invocation reports it
             print(f"local_cloud lambda: {exc}", flush=True)
             runtime_env.set_exception(exc)
 

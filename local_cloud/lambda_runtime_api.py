@@ -74,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002  (the base class's name)
+    def log_message(self, format: str, *args: object) -> None:  # the base class's name
         pass  # the emulator's log is not the place for every runtime call
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
@@ -100,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
             return b"".join(chunks)
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
+    def do_GET(self) -> None:  # http.server's naming
         if self.path != NEXT_PATH:
             self._send_json(404, {"errorType": "InvalidRequest", "errorMessage": f"unknown path {self.path}"})
             return
@@ -120,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Lambda-Runtime-Client-Context"] = invocation.client_context
         self._send(200, invocation.payload, headers)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self._body()
         backend = self.server.backend
         if self.path == INIT_ERROR_PATH:
@@ -154,7 +154,7 @@ class RuntimeApiServer:
     @property
     def address(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        return f"{host!s}:{port}"
 
     def close(self) -> None:
         self._server.shutdown()

@@ -36,8 +36,12 @@ EXIT_SANDBOX_FAILED = 70
 
 # statvfs flags -> mount flags: a remount inside a user namespace must keep the flags the original mount locks.
 _KEPT_FLAGS = (
-    (os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
-    (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME),
+    (os.ST_NOSUID, MS_NOSUID),
+    (os.ST_NODEV, MS_NODEV),
+    (os.ST_NOEXEC, MS_NOEXEC),
+    (os.ST_NOATIME, MS_NOATIME),
+    (os.ST_NODIRATIME, MS_NODIRATIME),
+    (os.ST_RELATIME, MS_RELATIME),
 )
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -55,7 +59,9 @@ def _call(result: int, what: str) -> None:
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    encode = lambda value: value.encode() if value is not None else None  # noqa: E731
+    def encode(value: str | None) -> bytes | None:
+        return value.encode() if value is not None else None
+
     _call(_libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
 
 

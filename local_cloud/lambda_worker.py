@@ -13,6 +13,7 @@ attributed to the invocation that printed it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -151,14 +152,10 @@ class OutputCapture:
     def close(self) -> None:
         self._thread.join(timeout=2.0)
         for fd in (self._wake_r, self._wake_w):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
-        try:
+        with contextlib.suppress(OSError):
             self._stream.close()  # type: ignore[attr-defined]
-        except OSError:
-            pass
 
 
 class Worker:

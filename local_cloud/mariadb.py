@@ -106,9 +106,18 @@ def template_dir() -> Path:
     scratch = Path(tempfile.mkdtemp(prefix=".template-", dir=template.parent))
     try:
         result = subprocess.run(
-            [find_binary("mariadb-install-db"), "--no-defaults", f"--datadir={scratch}",
-             f"--user={getpass.getuser()}", *_INSTALL_OPTIONS, *_FILE_OPTIONS],
-            capture_output=True, text=True, timeout=300, check=False,
+            [
+                find_binary("mariadb-install-db"),
+                "--no-defaults",
+                f"--datadir={scratch}",
+                f"--user={getpass.getuser()}",
+                *_INSTALL_OPTIONS,
+                *_FILE_OPTIONS,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         if result.returncode != 0:
             raise MariaDBError(f"mariadb-install-db failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -195,8 +204,13 @@ class ServerSpec:
 
     def admin(self, **kwargs: Any) -> pymysql.connections.Connection:
         """``root`` over the Unix socket."""
-        options: dict[str, Any] = {"unix_socket": self.socket, "user": "root", "password": "",
-                                   "autocommit": True, "connect_timeout": 5}
+        options: dict[str, Any] = {
+            "unix_socket": self.socket,
+            "user": "root",
+            "password": "",
+            "autocommit": True,
+            "connect_timeout": 5,
+        }
         options.update(kwargs)
         return pymysql.connect(**options)
 
@@ -237,9 +251,19 @@ class ServerSpec:
         account with its password hash and grants (``--system=users``, written after the tables it grants on)."""
         databases = self.user_databases()
         command = [
-            find_binary("mariadb-dump"), "--no-defaults", f"--socket={self.socket}", "--user=root",
-            "--single-transaction", "--hex-blob", "--routines", "--triggers", "--events", "--skip-dump-date",
-            "--default-character-set=utf8mb4", "--system=users", "--insert-ignore",
+            find_binary("mariadb-dump"),
+            "--no-defaults",
+            f"--socket={self.socket}",
+            "--user=root",
+            "--single-transaction",
+            "--hex-blob",
+            "--routines",
+            "--triggers",
+            "--events",
+            "--skip-dump-date",
+            "--default-character-set=utf8mb4",
+            "--system=users",
+            "--insert-ignore",
         ]
         if databases:
             command += ["--databases", *databases]
@@ -256,13 +280,22 @@ class ServerSpec:
         """Run a dump made by ``dump`` (accounts that exist already keep their password: ``--insert-ignore``)."""
         with open(path, "rb") as dump:
             result = subprocess.run(
-                [find_binary("mariadb"), "--no-defaults", f"--socket={self.socket}", "--user=root",
-                 "--default-character-set=utf8mb4", "--batch"],
-                stdin=dump, capture_output=True, check=False,
+                [
+                    find_binary("mariadb"),
+                    "--no-defaults",
+                    f"--socket={self.socket}",
+                    "--user=root",
+                    "--default-character-set=utf8mb4",
+                    "--batch",
+                ],
+                stdin=dump,
+                capture_output=True,
+                check=False,
             )
         if result.returncode != 0:
-            raise MariaDBError(f"loading {path.name} failed ({result.returncode}): "
-                               f"{result.stderr.decode(errors='replace').strip()}")
+            raise MariaDBError(
+                f"loading {path.name} failed ({result.returncode}): {result.stderr.decode(errors='replace').strip()}"
+            )
 
     def execute(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
         """Run parameterised statements as root."""

@@ -82,7 +82,7 @@ def _network_refusal(function_name: str, qualifier: str | None, cluster: Any, po
     ec2 = ec2_backends[account][region]
     try:
         function = lambda_backends[account][region].get_function(function_name, qualifier)
-    except Exception:  # noqa: BLE001  (moto raises its own not-found types)
+    except Exception:  # moto raises its own not-found types
         return f"function {function_name}:{qualifier} does not exist in {region}"
     label = f"function {function_name}"
     subnet_group = rds_backends[account][region].subnet_groups.get(cluster.db_subnet_group_name)
@@ -100,16 +100,20 @@ def _network_refusal(function_name: str, qualifier: str | None, cluster: Any, po
         # Outside a VPC the function has only a public address of AWS's: just a public cluster open to all admits it.
         if cluster.publicly_accessible and _admits(cluster_groups, port, set(), [EVERYWHERE]):
             return None
-        return (f"{label} is not attached to a VPC and cluster {cluster.db_cluster_identifier} is not reachable "
-                "from outside it")
+        return (
+            f"{label} is not attached to a VPC and cluster {cluster.db_cluster_identifier} is not reachable "
+            "from outside it"
+        )
     try:
         subnets = [ec2.get_subnet(subnet_id) for subnet_id in subnet_ids]
-    except Exception:  # noqa: BLE001
+    except Exception:
         return f"a subnet of {label} ({', '.join(subnet_ids)}) no longer exists"
     function_vpcs = {subnet.vpc_id for subnet in subnets}
     if function_vpcs != {cluster_vpc}:
-        return (f"{label} is in {', '.join(sorted(function_vpcs))}, cluster {cluster.db_cluster_identifier} "
-                f"in {cluster_vpc}")
+        return (
+            f"{label} is in {', '.join(sorted(function_vpcs))}, cluster {cluster.db_cluster_identifier} "
+            f"in {cluster_vpc}"
+        )
     function_cidrs = [ipaddress.ip_network(subnet.cidr_block) for subnet in subnets]
     function_groups = _groups(ec2, vpc_config.get("SecurityGroupIds") or [], cluster_vpc)
     if not function_groups:
@@ -118,12 +122,16 @@ def _network_refusal(function_name: str, qualifier: str | None, cluster: Any, po
     function_ids = {group.id for group in function_groups}
     cluster_ids = {group.id for group in cluster_groups}
     if not _sends(function_groups, port, cluster_ids, cluster_cidrs):
-        return (f"no egress rule of {', '.join(sorted(function_ids))} ({label}) allows tcp/{port} to "
-                f"{', '.join(sorted(cluster_ids))} or to all of {', '.join(map(str, cluster_cidrs))}")
+        return (
+            f"no egress rule of {', '.join(sorted(function_ids))} ({label}) allows tcp/{port} to "
+            f"{', '.join(sorted(cluster_ids))} or to all of {', '.join(map(str, cluster_cidrs))}"
+        )
     if not _admits(cluster_groups, port, function_ids, function_cidrs):
-        return (f"no ingress rule of {', '.join(sorted(cluster_ids))} (cluster {cluster.db_cluster_identifier}) "
-                f"allows tcp/{port} from {', '.join(sorted(function_ids))} or from all of "
-                f"{', '.join(map(str, function_cidrs))}")
+        return (
+            f"no ingress rule of {', '.join(sorted(cluster_ids))} (cluster {cluster.db_cluster_identifier}) "
+            f"allows tcp/{port} from {', '.join(sorted(function_ids))} or from all of "
+            f"{', '.join(map(str, function_cidrs))}"
+        )
     return None
 
 

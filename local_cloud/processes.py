@@ -15,6 +15,7 @@ Children are session leaders (their own process group), so stopping one also sto
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import queue
@@ -97,8 +98,14 @@ class Supervisor:
         request = _Request(
             name,
             list(args),
-            {"env": dict(env) if env is not None else None, "cwd": cwd, "stdin": stdin, "stdout": stdout,
-             "stderr": stderr, "pass_fds": tuple(pass_fds)},
+            {
+                "env": dict(env) if env is not None else None,
+                "cwd": cwd,
+                "stdin": stdin,
+                "stdout": stdout,
+                "stderr": stderr,
+                "pass_fds": tuple(pass_fds),
+            },
         )
         self._requests.put(request)
         return request.result.result()
@@ -131,10 +138,8 @@ class Supervisor:
                 _signal_group(child.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for child in children:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
             _signal_group(child.process.pid, signal.SIGKILL)
             child.process.wait()
             self._forget(child.process.pid)
@@ -151,10 +156,10 @@ class Supervisor:
                 process = subprocess.Popen(
                     request.args,
                     start_new_session=True,
-                    preexec_fn=lambda: _die_with(parent),  # noqa: PLW0108  (evaluated in the child)
+                    preexec_fn=lambda: _die_with(parent),  # evaluated in the child
                     **request.kwargs,
                 )
-            except BaseException as exc:  # noqa: BLE001  (handed to the caller)
+            except BaseException as exc:  # handed to the caller
                 request.result.set_exception(exc)
                 continue
             child = Child(request.name, process, janitor.start_time(process.pid) or 0)
@@ -179,7 +184,5 @@ class Supervisor:
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

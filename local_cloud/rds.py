@@ -162,8 +162,11 @@ def _hooks(rds: RdsState) -> dict[str, Callable[..., Any]]:
         return cluster
 
     def create_db_cluster_snapshot(
-        self: Any, db_cluster_identifier: str, db_cluster_snapshot_identifier: str,
-        snapshot_type: str = "manual", tags: list[dict[str, str]] | None = None,
+        self: Any,
+        db_cluster_identifier: str,
+        db_cluster_snapshot_identifier: str,
+        snapshot_type: str = "manual",
+        tags: list[dict[str, str]] | None = None,
     ) -> Any:
         snapshot = original["create_db_cluster_snapshot"](
             self, db_cluster_identifier, db_cluster_snapshot_identifier, snapshot_type, tags
@@ -179,8 +182,13 @@ def _hooks(rds: RdsState) -> dict[str, Callable[..., Any]]:
             rds.keep_dump(snapshot, path)
         return snapshot
 
-    def copy_db_cluster_snapshot(self: Any, source_db_cluster_snapshot_identifier: str,
-                                 target_db_cluster_snapshot_identifier: str, *args: Any, **kwargs: Any) -> Any:
+    def copy_db_cluster_snapshot(
+        self: Any,
+        source_db_cluster_snapshot_identifier: str,
+        target_db_cluster_snapshot_identifier: str,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
         target = original["copy_db_cluster_snapshot"](
             self, source_db_cluster_snapshot_identifier, target_db_cluster_snapshot_identifier, *args, **kwargs
         )
@@ -217,7 +225,8 @@ def _hooks(rds: RdsState) -> dict[str, Callable[..., Any]]:
         cluster = original["delete_db_cluster"](self, cluster_identifier, snapshot_name)
         servers.remove(cluster.db_cluster_resource_id)
         automated = [
-            key for key, snapshot in self.cluster_snapshots.items()
+            key
+            for key, snapshot in self.cluster_snapshots.items()
             if snapshot.snapshot_type == "automated" and snapshot.db_cluster_identifier == cluster.db_cluster_identifier
         ]
         for key in automated:
@@ -304,8 +313,10 @@ def _listing_route(rds: RdsState) -> Callable[[Environ, StartResponse], Iterable
         if path == "/_local_cloud/rds/clusters/":
             return [describe(server) for server in rds.servers]
         if path == "/_local_cloud/rds/snapshots/":
-            return [{"identifier": dump.snapshot_identifier, "arn": arn, "dump": str(dump.path)}
-                    for arn, dump in rds.dumps().items()]
+            return [
+                {"identifier": dump.snapshot_identifier, "arn": arn, "dump": str(dump.path)}
+                for arn, dump in rds.dumps().items()
+            ]
         return None
 
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -321,8 +332,10 @@ def _listing_route(rds: RdsState) -> Callable[[Environ, StartResponse], Iterable
 
 def install(ctx: Context) -> None:
     global _state
-    rds = RdsState(ClusterServers(ctx.processes, ctx.run_dir / "rds" / "clusters", emulator_authority()),
-                   ctx.run_dir / "rds" / "snapshots")
+    rds = RdsState(
+        ClusterServers(ctx.processes, ctx.run_dir / "rds" / "clusters", emulator_authority()),
+        ctx.run_dir / "rds" / "snapshots",
+    )
     for name, hook in _hooks(rds).items():
         setattr(rds_models.RDSBackend, name, hook)
     rds_secrets.install(_rotation(rds))

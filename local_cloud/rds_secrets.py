@@ -57,9 +57,14 @@ def _realistic_secret_string(self: Any) -> str:
 def install(rotation: RotationHook) -> None:
     """Patch moto: realistic secret values, and rotations that go through ``rotation``."""
 
-    def rotate_secret(self: Any, secret_id: str, client_request_token: str | None = None,
-                      rotation_lambda_arn: str | None = None, rotation_rules: dict[str, Any] | None = None,
-                      rotate_immediately: bool = True) -> str:
+    def rotate_secret(
+        self: Any,
+        secret_id: str,
+        client_request_token: str | None = None,
+        rotation_lambda_arn: str | None = None,
+        rotation_rules: dict[str, Any] | None = None,
+        rotate_immediately: bool = True,
+    ) -> str:
         secret = self.secrets.get(secret_id) if self._is_valid_identifier(secret_id) else None
         managed = (
             isinstance(secret, sm_models.FakeSecret)
@@ -68,14 +73,17 @@ def install(rotation: RotationHook) -> None:
             and rotate_immediately
             and bool(secret.versions)
         )
-        result = _rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules,
-                                rotate_immediately)
+        result = _rotate_secret(
+            self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately
+        )
         if not managed:
             return result
+        assert isinstance(secret, sm_models.FakeSecret)  # what `managed` checked
         # moto made an empty version AWSCURRENT and the old one AWSPREVIOUS: give the new version its value.
         previous = next(v for v in secret.versions.values() if "AWSPREVIOUS" in v["version_stages"])
         old = json.loads(previous["secret_string"])
         password = new_password()
+        assert secret.default_version_id is not None  # moto made the new version the default
         current = secret.versions[secret.default_version_id]
         try:
             rotation(secret.arn, password)

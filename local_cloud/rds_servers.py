@@ -115,8 +115,9 @@ class ClusterServers:
         if server is None:
             return
         if identity.host_names != server.identity.host_names:
-            self._authority.issue(server.spec.directory / "tls", list(identity.host_names),
-                                  common_name=identity.identifier)
+            self._authority.issue(
+                server.spec.directory / "tls", list(identity.host_names), common_name=identity.identifier
+            )
             if server.running:
                 server.spec.execute([("FLUSH SSL", ())])
         server.identity = identity

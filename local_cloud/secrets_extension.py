@@ -45,6 +45,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -127,7 +128,7 @@ class SecretsExtension:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.host!s}:{self.port}"
 
     def stop(self) -> None:
         if self._thread.is_alive():
@@ -135,7 +136,7 @@ class SecretsExtension:
             self._thread.join(timeout=10)
         self._server.server_close()
 
-    def answer(self, method: str, target: str, headers: Mapping[str, str]) -> Answer:
+    def answer(self, method: str, target: str, headers: Mapping[str, str] | Message) -> Answer:
         """The response to one request (the HTTP layer only moves bytes)."""
         supplied = (headers.get(TOKEN_HEADER) or "").encode()
         if headers.get("X-Forwarded-For") is not None:
@@ -204,7 +205,7 @@ class SecretsExtension:
             return _error(504, "TimeoutError", "Timeout")
         except (EndpointConnectionError, ConnectionClosedError):
             return _error(502, "ConnectionError", "Read Error")
-        except Exception:  # noqa: BLE001 - any other failure is the extension's 500, as on AWS
+        except Exception:  # any other failure is the extension's 500, as on AWS
             return _error(500, "InternalFailure", "")
         document: dict[str, Any] = {
             name: response[name] for name in ("ARN", "Name", "VersionId", "VersionStages") if name in response
@@ -273,5 +274,5 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _reply  # HEAD and others: the base class's 501
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
+    def log_message(self, format: str, *args: Any) -> None:  # the base class's signature
         """Quiet: the real extension logs nothing per request at its default level."""

@@ -83,7 +83,7 @@ class Context:
         for callback in reversed(self._on_shutdown):
             try:
                 callback()
-            except Exception as exc:  # noqa: BLE001  (one failing hook must not keep the others from running)
+            except Exception as exc:  # one failing hook must not keep the others from running
                 print(f"local_cloud: shutdown hook failed: {exc!r}", file=sys.stderr, flush=True)
 
 

@@ -91,7 +91,7 @@ def _numeric_port(port: Any) -> int | None:
 
 
 def getaddrinfo(  # the signature of socket.getaddrinfo
-    host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0  # noqa: A002
+    host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
 ) -> list[Any]:
     number = _numeric_port(port)
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
@@ -114,7 +114,7 @@ def getaddrinfo(  # the signature of socket.getaddrinfo
     else:
         return _original_getaddrinfo(host, port, family, type, proto, flags)
     kinds = [type] if type else [socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_RAW]
-    protocols = {socket.SOCK_STREAM: socket.IPPROTO_TCP, socket.SOCK_DGRAM: socket.IPPROTO_UDP}
+    protocols: dict[int, int] = {socket.SOCK_STREAM: socket.IPPROTO_TCP, socket.SOCK_DGRAM: socket.IPPROTO_UDP}
     return [(socket.AF_INET, kind, proto or protocols.get(kind, 0), "", address) for kind in kinds]
 
 
@@ -157,8 +157,8 @@ def install() -> None:
         if _installed:
             return
         socket.getaddrinfo = getaddrinfo
-        socket.socket.connect = connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+        socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
         _installed = True
 
 

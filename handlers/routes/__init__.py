@@ -10,7 +10,7 @@ from http import HTTPStatus
 from typing import Any
 
 from handlers.deadline import Deadline
-from handlers.powertools import Response, Router, content_types
+from handlers.powertools import JsonResponse, Response, Router, content_types
 
 TRADES = "/trades"
 TRADE = "/trades/<trade_id>"
@@ -23,7 +23,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
 }
 
 
-def json_response(status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def json_response(status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None) -> JsonResponse:
     # A plain int status in the proxy response, not an HTTPStatus member.
     return Response(status_code=int(status), content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 

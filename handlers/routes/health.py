@@ -7,7 +7,7 @@ from http import HTTPStatus
 from handlers.db import Database
 from handlers.errors import unavailable
 from handlers.observability import logger
-from handlers.powertools import Response, Router
+from handlers.powertools import JsonResponse, Router
 from handlers.routes import HEALTH, ROUTES, json_response, request_deadline
 
 
@@ -15,7 +15,7 @@ def health_router(database: Database) -> Router:
     router = Router()
 
     @router.route(HEALTH, method=list(ROUTES[HEALTH]))
-    def health() -> Response:
+    def health() -> JsonResponse:
         problems = database.ping(request_deadline(router))
         problems.setdefault("reader", problems["writer"])  # no DB_READER_HOST: reads go to the writer
         down = [role for role, problem in problems.items() if problem is not None]

@@ -8,7 +8,7 @@ from http import HTTPStatus
 from handlers.errors import ApiError
 from handlers.gateway import read_json_body
 from handlers.observability import TRADE_CONFLICTS, TRADES_CREATED, TRADES_REPLAYED, count, logger
-from handlers.powertools import EphemeralMetrics, Response, Router
+from handlers.powertools import EphemeralMetrics, JsonResponse, Router
 from handlers.routes import ROUTES, TRADE, TRADES, json_response, request_deadline
 from handlers.store import TradeStore
 from handlers.trades import parse_trade
@@ -21,7 +21,7 @@ def trades_router(store: TradeStore, metrics: EphemeralMetrics) -> Router:
     router = Router()
 
     @router.route(TRADES, method=list(ROUTES[TRADES]))
-    def post_trade() -> Response:
+    def post_trade() -> JsonResponse:
         event = router.current_event
         text = read_json_body(event.body, bool(event.is_base64_encoded), event.headers.get("content-type"))
         order = parse_trade(text)
@@ -49,7 +49,7 @@ def trades_router(store: TradeStore, metrics: EphemeralMetrics) -> Router:
         return json_response(HTTPStatus.OK, trade.to_json())
 
     @router.route(TRADE, method=list(ROUTES[TRADE]))
-    def get_trade(trade_id: str) -> Response:
+    def get_trade(trade_id: str) -> JsonResponse:
         if not _TRADE_ID.fullmatch(trade_id) or int(trade_id) > MAX_TRADE_ID:
             raise ApiError(
                 HTTPStatus.BAD_REQUEST,

@@ -29,7 +29,7 @@ from tests.handlers.lambda_support import (
     invoke,
     rest_event,
 )
-from tests.support.mariadb import MariaDB, MariaDBNotInstalled, mariadb_server  # noqa: F401  (fixture)
+from tests.support.mariadb import MariaDB, mariadb_server, running_server  # noqa: F401  (fixture)
 
 DB_NAME = "trading_test"
 MASTER_USER = "trading_master"
@@ -44,7 +44,7 @@ def grant_master(server: MariaDB) -> None:
 
 
 @pytest.fixture(scope="package")
-def master_user(mariadb_server: MariaDB) -> str:  # noqa: F811
+def master_user(mariadb_server: MariaDB) -> str:
     grant_master(mariadb_server)
     return MASTER_USER
 
@@ -99,7 +99,7 @@ def app_secret_arn(aws: Any) -> str:
 
 @pytest.fixture(scope="package")
 def handler_env(
-    mariadb_server: MariaDB,  # noqa: F811
+    mariadb_server: MariaDB,
     app_secret_arn: str,
     extension: secrets_extension.SecretsExtension,
 ) -> Iterator[dict[str, str]]:
@@ -177,7 +177,7 @@ def call(api_module: Any) -> Callable[..., Reply]:
 
 
 @pytest.fixture
-def db(mariadb_server: MariaDB, migrated: dict[str, Any]) -> Iterator[pymysql.connections.Connection]:  # noqa: F811
+def db(mariadb_server: MariaDB, migrated: dict[str, Any]) -> Iterator[pymysql.connections.Connection]:
     """A root connection to the test schema, with the trades table emptied before the test."""
     connection = mariadb_server.connect(database=DB_NAME)
     with connection.cursor() as cursor:
@@ -191,18 +191,11 @@ def db(mariadb_server: MariaDB, migrated: dict[str, Any]) -> Iterator[pymysql.co
 @pytest.fixture(scope="package")
 def plain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
     """A second MariaDB without TLS, free to be killed (fault tests, plaintext refusal)."""
-    try:
-        server = MariaDB.create(tmp_path_factory.mktemp("plain-mariadb"), tls=False)
-    except MariaDBNotInstalled as exc:
-        pytest.fail(str(exc), pytrace=False)
-    server.start()
-    grant_master(server)
-    with server.connect() as connection, connection.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {DB_NAME}")  # empty: tests that need tables run the migration
-    try:
+    with running_server(tmp_path_factory.mktemp("plain-mariadb"), tls=False) as server:
+        grant_master(server)
+        with server.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE {DB_NAME}")  # empty: tests that need tables run the migration
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="package")

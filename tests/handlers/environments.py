@@ -59,6 +59,6 @@ def _environment(index: int, build: Callable[[], Any], job: Callable[[int, Any],
             outcome = (True, job(index, api))
         finally:
             api.database.close()
-    except BaseException:  # noqa: BLE001 - reported to the parent with its traceback
+    except BaseException:  # reported to the parent with its traceback
         outcome = (False, traceback.format_exc())
     sender.send(outcome)

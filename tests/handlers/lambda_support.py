@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pymysql
 
@@ -92,9 +93,7 @@ def rest_event(
     }
 
 
-def invoke(
-    handler: Callable[[Any, Any], dict[str, Any]], event: Any, context: FakeContext | None = None
-) -> Reply:
+def invoke(handler: Callable[[Any, Any], dict[str, Any]], event: Any, context: FakeContext | None = None) -> Reply:
     """Call a handler as Lambda does and check what every response must be, whatever the event."""
     raw = handler(event, context or FakeContext())
     assert isinstance(raw, dict) and type(raw.get("statusCode")) is int, raw  # plain int, JSON-safe
@@ -155,6 +154,29 @@ def trade_rows(connection: pymysql.connections.Connection) -> list[tuple[Any, ..
             "SELECT client_order_id, symbol, side, order_type, quantity, limit_price FROM trades ORDER BY id"
         )
         return list(cursor.fetchall())
+
+
+T = TypeVar("T")
+
+
+def run_concurrently(call: Callable[[], T], count: int = 4, timeout: float = 60) -> list[T]:
+    """``call``'s results from ``count`` threads started together; fails with every error any of them raised."""
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(call())
+        except BaseException as exc:  # asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not errors, errors
+    return results
 
 
 def emf_documents(lines: Iterable[str]) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from handlers.config import Settings
 from handlers.migration import APP_USER, SecretsManagerSecrets, migrate_database
 from tests.handlers.conftest import DB_NAME
-from tests.handlers.lambda_support import invoke, rest_event, trade_body
+from tests.handlers.lambda_support import invoke, rest_event, run_concurrently, trade_body
 from tests.support.mariadb import MariaDB
 
 DENIED = {1044, 1045, 1142, 1143, 1227, 1370}  # access denied for database/user/table/column/operation/routine
@@ -89,11 +88,11 @@ def test_it_holds_exactly_select_and_insert_on_trades(migrated: Any, mariadb_ser
 def test_anything_else_is_denied(
     migrated: Any, mariadb_server: MariaDB, secrets: SecretsManagerSecrets, app_secret_arn: str, statement: str
 ) -> None:
-    with _connect_as_app(mariadb_server, _stored_password(secrets, app_secret_arn)) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT COUNT(*) FROM trades")  # what the routes need works
-            with pytest.raises(pymysql.MySQLError) as caught:
-                cursor.execute(statement)
+    connection = _connect_as_app(mariadb_server, _stored_password(secrets, app_secret_arn))
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM trades")  # what the routes need works
+        with pytest.raises(pymysql.MySQLError) as caught:
+            cursor.execute(statement)
     assert caught.value.args[0] in DENIED, caught.value
 
 
@@ -187,21 +186,7 @@ def test_concurrent_migrations_agree_on_one_password(
     with mariadb_server.connect() as connection, connection.cursor() as cursor:
         cursor.execute(f"DROP USER '{APP_USER}'@'%'")
     aws.put_secret_value(SecretId=app_secret_arn, SecretString="{}")  # unusable: every migrator would make one
-    results: list[dict[str, Any]] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            results.append(migrate_database(migration_settings, SecretsManagerSecrets(aws)))
-        except BaseException as exc:  # noqa: BLE001 - asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    results = run_concurrently(lambda: migrate_database(migration_settings, SecretsManagerSecrets(aws)))
     # The first under the lock replaces the secret; the others find it usable and reuse it.
     assert sorted(result["app_secret"] for result in results) == ["replaced", "reused", "reused", "reused"]
     api = api_module.build(settings)

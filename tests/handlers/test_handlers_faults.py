@@ -157,7 +157,7 @@ def test_server_crash_under_load(api_module: Any, plain_server: MariaDB, crash_s
     def clients() -> None:
         try:
             outcome["logs"] = in_environments(WORKERS, lambda: api_module.build(crash_settings), client, timeout=120)
-        except BaseException as exc:  # noqa: BLE001 - asserted below
+        except BaseException as exc:  # asserted below
             outcome["error"] = exc
 
     runner = threading.Thread(target=clients)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pymysql
@@ -12,6 +11,7 @@ from handlers.config import Settings
 from handlers.credentials import CredentialSource
 from handlers.migration import SecretsManagerSecrets
 from handlers.schema import LATEST_VERSION, MIGRATIONS, migrate, migrate_schema
+from tests.handlers.lambda_support import run_concurrently
 from tests.support.mariadb import MariaDB
 
 
@@ -99,21 +99,7 @@ def test_rerun_after_an_interrupted_migration(
 def test_concurrent_migrations_apply_each_version_once(
     fresh: Settings, master: CredentialSource, mariadb_server: MariaDB
 ) -> None:
-    results: list[dict[str, Any]] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            results.append(migrate_schema(fresh, master))
-        except BaseException as exc:  # noqa: BLE001 - asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    results = run_concurrently(lambda: migrate_schema(fresh, master))
     assert sorted(version for result in results for version in result["applied"]) == [1, 2]
     assert {result["schema_version"] for result in results} == {2}
     assert _query(mariadb_server, fresh.database, "SELECT COUNT(*) FROM schema_version") == [(2,)]

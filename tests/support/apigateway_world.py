@@ -19,7 +19,6 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from tests.support.moto import fresh_aws
 from moto.apigateway import models as apigw_models
 from moto.awslambda.models import LambdaFunction
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -29,6 +28,7 @@ from local_cloud import apigateway_routing
 from local_cloud.apigateway import Gateway
 from local_cloud.apigateway_throttling import Throttles
 from local_cloud.front import Front
+from tests.support.moto import fresh_aws
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -42,8 +42,13 @@ Answer = Callable[[Any, dict[str, Any]], tuple[str, bool]]
 
 
 def echo(fn: Any, event: dict[str, Any]) -> tuple[str, bool]:
-    return json.dumps({"statusCode": 200, "headers": {"X-Function": fn.function_name, "X-Version": fn.version},
-                       "body": json.dumps(event)}), False
+    return json.dumps(
+        {
+            "statusCode": 200,
+            "headers": {"X-Function": fn.function_name, "X-Version": fn.version},
+            "body": json.dumps(event),
+        }
+    ), False
 
 
 class FakeClock:
@@ -78,9 +83,18 @@ class World:
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         return self.client.get(self.user_request_url(path), **kwargs)
 
-    def signed(self, method: str, url: str, body: bytes = b"", *, host: str = "localhost",
-               credentials: Credentials | None = None, service: str = "execute-api", region: str = REGION,
-               headers: dict[str, str] | None = None) -> TestResponse:
+    def signed(
+        self,
+        method: str,
+        url: str,
+        body: bytes = b"",
+        *,
+        host: str = "localhost",
+        credentials: Credentials | None = None,
+        service: str = "execute-api",
+        region: str = REGION,
+        headers: dict[str, str] | None = None,
+    ) -> TestResponse:
         """A request signed by botocore's SigV4 (what AWS SDKs and awscurl do) and sent as signed."""
         request = AWSRequest(method=method, url=f"http://{host}{url}", data=body, headers=dict(headers or {}))
         SigV4Auth(credentials or Credentials("test", "test"), service, region).add_auth(request)
@@ -92,8 +106,11 @@ class World:
         """A new deployment made the stage's (what Terraform's redeployment trigger does)."""
         apigateway = self.boto("apigateway")
         deployment = apigateway.create_deployment(restApiId=self.api_id)["id"]
-        apigateway.update_stage(restApiId=self.api_id, stageName=STAGE, patchOperations=[
-            {"op": "replace", "path": "/deploymentId", "value": deployment}])
+        apigateway.update_stage(
+            restApiId=self.api_id,
+            stageName=STAGE,
+            patchOperations=[{"op": "replace", "path": "/deploymentId", "value": deployment}],
+        )
         return deployment
 
 
@@ -114,15 +131,35 @@ def lambda_zip() -> bytes:
     return buffer.getvalue()
 
 
-def add_route(apigateway: Any, api_id: str, resource_id: str, method: str, uri: str, *,
-               authorization: str = "NONE", parameters: dict[str, bool] | None = None,
-               validator: str | None = None, timeout_ms: int | None = None) -> None:
-    apigateway.put_method(restApiId=api_id, resourceId=resource_id, httpMethod=method,
-                          authorizationType=authorization, requestParameters=parameters or {},
-                          **({"requestValidatorId": validator} if validator else {}))
-    apigateway.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod=method, type="AWS_PROXY",
-                               integrationHttpMethod="POST", uri=uri,
-                               **({"timeoutInMillis": timeout_ms} if timeout_ms else {}))
+def add_route(
+    apigateway: Any,
+    api_id: str,
+    resource_id: str,
+    method: str,
+    uri: str,
+    *,
+    authorization: str = "NONE",
+    parameters: dict[str, bool] | None = None,
+    validator: str | None = None,
+    timeout_ms: int | None = None,
+) -> None:
+    apigateway.put_method(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod=method,
+        authorizationType=authorization,
+        requestParameters=parameters or {},
+        **({"requestValidatorId": validator} if validator else {}),
+    )
+    apigateway.put_integration(
+        restApiId=api_id,
+        resourceId=resource_id,
+        httpMethod=method,
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=uri,
+        **({"timeoutInMillis": timeout_ms} if timeout_ms else {}),
+    )
 
 
 def invoke_uri(function_arn: str) -> str:
@@ -148,36 +185,64 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with fresh_aws():
         iam, lam, apigateway = (boto3.client(s, **KEYS) for s in ("iam", "lambda", "apigateway"))
         role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        function_arn = lam.create_function(FunctionName="trades-api-dev", Runtime="python3.12", Role=role,
-                                           Handler="handler.handler", Code={"ZipFile": lambda_zip()})["FunctionArn"]
+        function_arn = lam.create_function(
+            FunctionName="trades-api-dev",
+            Runtime="python3.12",
+            Role=role,
+            Handler="handler.handler",
+            Code={"ZipFile": lambda_zip()},
+        )["FunctionArn"]
         api_id = apigateway.create_rest_api(name="api-dev")["id"]
         root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
         resources = {"/": root}
-        for parent, part in (("/", "trades"), ("/trades", "{id}"), ("/", "health"), ("/", "files"),
-                             ("/files", "{proxy+}"), ("/trades", "latest")):
+        for parent, part in (
+            ("/", "trades"),
+            ("/trades", "{id}"),
+            ("/", "health"),
+            ("/", "files"),
+            ("/files", "{proxy+}"),
+            ("/trades", "latest"),
+        ):
             path = f"{parent.rstrip('/')}/{part}"
-            resources[path] = apigateway.create_resource(restApiId=api_id, parentId=resources[parent],
-                                                         pathPart=part)["id"]
-        validator = apigateway.create_request_validator(restApiId=api_id, name="validator", validateRequestBody=True,
-                                                        validateRequestParameters=True)["id"]
+            resources[path] = apigateway.create_resource(restApiId=api_id, parentId=resources[parent], pathPart=part)[
+                "id"
+            ]
+        validator = apigateway.create_request_validator(
+            restApiId=api_id, name="validator", validateRequestBody=True, validateRequestParameters=True
+        )["id"]
         uri = invoke_uri(function_arn)
-        add_route(apigateway, api_id, resources["/trades"], "POST", uri, authorization="AWS_IAM",
-                   validator=validator)
-        add_route(apigateway, api_id, resources["/trades/{id}"], "GET", uri, authorization="AWS_IAM",
-                   parameters={"method.request.path.id": True}, validator=validator)
+        add_route(apigateway, api_id, resources["/trades"], "POST", uri, authorization="AWS_IAM", validator=validator)
+        add_route(
+            apigateway,
+            api_id,
+            resources["/trades/{id}"],
+            "GET",
+            uri,
+            authorization="AWS_IAM",
+            parameters={"method.request.path.id": True},
+            validator=validator,
+        )
         add_route(apigateway, api_id, resources["/trades/latest"], "GET", uri)
         add_route(apigateway, api_id, resources["/health"], "GET", uri, validator=validator)
         add_route(apigateway, api_id, resources["/files/{proxy+}"], "ANY", uri)
-        lam.add_permission(FunctionName="trades-api-dev", StatementId="AllowInvokeFromApiGateway",
-                           Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
-                           SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*/*")
+        lam.add_permission(
+            FunctionName="trades-api-dev",
+            StatementId="AllowInvokeFromApiGateway",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*/*",
+        )
         deployment = apigateway.create_deployment(restApiId=api_id)["id"]
         apigateway.create_stage(restApiId=api_id, stageName=STAGE, deploymentId=deployment)
         for domain, base_path in ((DOMAIN, ""), (VERSIONED_DOMAIN, "v1")):
-            apigateway.create_domain_name(domainName=domain, regionalCertificateArn="arn:aws:acm:us-east-1:1:c/x",
-                                          endpointConfiguration={"types": ["REGIONAL"]})
-            apigateway.create_base_path_mapping(domainName=domain, restApiId=api_id, stage=STAGE,
-                                                **({"basePath": base_path} if base_path else {}))
+            apigateway.create_domain_name(
+                domainName=domain,
+                regionalCertificateArn="arn:aws:acm:us-east-1:1:c/x",
+                endpointConfiguration={"types": ["REGIONAL"]},
+            )
+            apigateway.create_base_path_mapping(
+                domainName=domain, restApiId=api_id, stage=STAGE, **({"basePath": base_path} if base_path else {})
+            )
 
         clock = FakeClock()
         gateway = Gateway(Throttles(clock=clock))

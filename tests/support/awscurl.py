@@ -26,11 +26,31 @@ class Answer:
         return json.loads(self.body)
 
 
-def awscurl(url: str, *, method: str = "GET", data: str | None = None, headers: dict[str, str] | None = None,
-            access_key: str = TEST_ACCESS_KEY, secret_key: str = TEST_SECRET_KEY, region: str = "us-east-1"
-            ) -> Answer:
-    command = [str(AWSCURL), "--service", "execute-api", "--region", region, "--access_key", access_key,
-               "--secret_key", secret_key, "-X", method, "-i", "-v"]
+def awscurl(
+    url: str,
+    *,
+    method: str = "GET",
+    data: str | None = None,
+    headers: dict[str, str] | None = None,
+    access_key: str = TEST_ACCESS_KEY,
+    secret_key: str = TEST_SECRET_KEY,
+    region: str = "us-east-1",
+) -> Answer:
+    command = [
+        str(AWSCURL),
+        "--service",
+        "execute-api",
+        "--region",
+        region,
+        "--access_key",
+        access_key,
+        "--secret_key",
+        secret_key,
+        "-X",
+        method,
+        "-i",
+        "-v",
+    ]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     if data is not None:
@@ -43,8 +63,6 @@ def awscurl(url: str, *, method: str = "GET", data: str | None = None, headers: 
         raise AssertionError(f"awscurl failed (exit {done.returncode}): {stderr[-2000:]}")
     head, _, body = done.stdout.partition(b"\n\n")
     text = head.decode().strip()
-    if text.startswith("{'"):
-        parsed = ast.literal_eval(text)
-    else:  # requests' CaseInsensitiveDict repr is a plain dict's
-        parsed = ast.literal_eval(text[text.index("{"):])
+    # requests' CaseInsensitiveDict repr holds a plain dict's.
+    parsed = ast.literal_eval(text if text.startswith("{'") else text[text.index("{") :])
     return Answer(int(status.group(1)), {str(k): str(v) for k, v in parsed.items()}, body)

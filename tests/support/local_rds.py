@@ -51,8 +51,9 @@ def verifying_context(server_hostname: str, cafile: str | None = None) -> ssl.SS
     return context
 
 
-def connect(entry: dict[str, Any], user: str, password: str, *, server_hostname: str | None = None,
-            **kwargs: Any) -> pymysql.connections.Connection:
+def connect(
+    entry: dict[str, Any], user: str, password: str, *, server_hostname: str | None = None, **kwargs: Any
+) -> pymysql.connections.Connection:
     """TLS to the cluster's local server, verified for its writer endpoint (or ``server_hostname``)."""
     options: dict[str, Any] = {
         "host": entry["address"],

@@ -15,8 +15,8 @@ Use the session fixture from another conftest with ``from tests.support.mariadb 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-
 import shutil
 import signal
 import subprocess
@@ -32,8 +32,16 @@ from local_cloud import tls as local_tls
 from local_cloud.mariadb import INSTALL_HINT, MariaDBNotInstalled, ServerSpec, find_binary, free_port
 from local_cloud.tls import TlsFiles
 
-__all__ = ["INSTALL_HINT", "MariaDB", "MariaDBNotInstalled", "TlsFiles", "find_binary", "free_port",
-           "make_tls_files", "mariadb_server"]
+__all__ = [
+    "INSTALL_HINT",
+    "MariaDB",
+    "MariaDBNotInstalled",
+    "TlsFiles",
+    "find_binary",
+    "free_port",
+    "make_tls_files",
+    "mariadb_server",
+]
 
 
 def make_tls_files(directory: Path, common_name: str = "Test MariaDB CA") -> TlsFiles:
@@ -139,11 +147,11 @@ class MariaDB:
         self.destroy()
 
 
-@pytest.fixture(scope="session")
-def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
-    """A running MariaDB with TLS enabled (plaintext connections are accepted too), for the whole session."""
+@contextlib.contextmanager
+def running_server(directory: Path, tls: bool) -> Iterator[MariaDB]:
+    """A started MariaDB in ``directory``, stopped afterwards; the test fails in one line when MariaDB is missing."""
     try:
-        server = MariaDB.create(tmp_path_factory.mktemp("mariadb"), tls=True)
+        server = MariaDB.create(directory, tls=tls)
     except MariaDBNotInstalled as exc:
         pytest.fail(str(exc), pytrace=False)
     server.start()
@@ -151,3 +159,10 @@ def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    """A running MariaDB with TLS enabled (plaintext connections are accepted too), for the whole session."""
+    with running_server(tmp_path_factory.mktemp("mariadb"), tls=True) as server:
+        yield server

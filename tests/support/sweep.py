@@ -19,8 +19,10 @@ def _tag_name(tags: list[dict[str, str]] | None) -> str:
 
 
 def _alarm_names(endpoint: str) -> list[str]:
-    pages = _client(endpoint, "cloudwatch").get_paginator("describe_alarms").paginate(
-        AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    pages = (
+        _client(endpoint, "cloudwatch")
+        .get_paginator("describe_alarms")
+        .paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     )
     return [a["AlarmName"] for page in pages for kind in ("MetricAlarms", "CompositeAlarms") for a in page[kind]]
 
@@ -53,9 +55,7 @@ def leftovers(endpoint: str, suffix: str) -> dict[str, list[str]]:
         "functions": [f["FunctionName"] for f in _client(endpoint, "lambda").list_functions()["Functions"]],
         "rest_apis": [a["name"] for a in _client(endpoint, "apigateway").get_rest_apis()["items"]],
         "domains": [d["domainName"] for d in _client(endpoint, "apigateway").get_domain_names()["items"]],
-        "zones": [
-            z["Name"].rstrip(".") for z in _client(endpoint, "route53").list_hosted_zones()["HostedZones"]
-        ],
+        "zones": [z["Name"].rstrip(".") for z in _client(endpoint, "route53").list_hosted_zones()["HostedZones"]],
         "certificates": [
             c["DomainName"] for c in _client(endpoint, "acm").list_certificates()["CertificateSummaryList"]
         ],

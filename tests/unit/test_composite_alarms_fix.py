@@ -9,10 +9,10 @@ from typing import Any
 
 import boto3
 import pytest
-from tests.support.moto import fresh_aws
 from moto.cloudwatch.responses import CloudWatchResponse
 
 from local_cloud.composite_alarms import put_composite_alarm
+from tests.support.moto import fresh_aws
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts-dev"
 
@@ -24,8 +24,14 @@ def cloudwatch() -> Iterator[tuple[Any, str]]:
     with fresh_aws():
         client = boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
         client.put_metric_alarm(
-            AlarmName=member, Namespace="AWS/ApiGateway", MetricName="5XXError", Statistic="Average", Period=60,
-            EvaluationPeriods=5, Threshold=0.05, ComparisonOperator="GreaterThanThreshold",
+            AlarmName=member,
+            Namespace="AWS/ApiGateway",
+            MetricName="5XXError",
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=5,
+            Threshold=0.05,
+            ComparisonOperator="GreaterThanThreshold",
         )
         yield client, member
 
@@ -42,9 +48,7 @@ def _put(client: Any, name: str, member: str) -> None:
     )
 
 
-def test_stock_moto_has_no_put_composite_alarm(
-    cloudwatch: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_stock_moto_has_no_put_composite_alarm(cloudwatch: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(CloudWatchResponse, "put_composite_alarm", raising=False)
     client, member = cloudwatch
     with pytest.raises(Exception, match="put_composite_alarm"):

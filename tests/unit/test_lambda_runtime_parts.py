@@ -30,8 +30,12 @@ def test_emf_gives_one_metric_per_dimension_set_with_every_value() -> None:
     assert namespace == "trading-dev"
     assert [(d["MetricName"], d["Values"], d["Unit"], d["Dimensions"]) for d in data] == [
         ("TradesCreated", [1.0, 2.0], "Count", [{"Name": "service", "Value": "trades-api"}]),
-        ("TradesCreated", [1.0, 2.0], "Count",
-         [{"Name": "service", "Value": "trades-api"}, {"Name": "route", "Value": "/trades"}]),
+        (
+            "TradesCreated",
+            [1.0, 2.0],
+            "Count",
+            [{"Name": "service", "Value": "trades-api"}, {"Name": "route", "Value": "/trades"}],
+        ),
     ]
     assert data[0]["Timestamp"].tzinfo is None and data[0]["Timestamp"].year == 2023
 

@@ -33,7 +33,10 @@ def test_a_signed_request_reaches_the_function_with_the_callers_identity(world: 
     caller = world.boto("sts").get_caller_identity()
     assert identity["accessKey"] == "test"
     assert (identity["accountId"], identity["userArn"], identity["caller"]) == (
-        caller["Account"], caller["Arn"], caller["UserId"])
+        caller["Account"],
+        caller["Arn"],
+        caller["UserId"],
+    )
     assert identity["user"] == identity["caller"]
 
 
@@ -52,10 +55,14 @@ def test_an_iam_user_key_is_known_and_reported_as_that_user(world: World) -> Non
     user = iam.create_user(UserName="trader")["User"]
     key = iam.create_access_key(UserName="trader")["AccessKey"]
     credentials = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
-    identity = event_of(world.signed("POST", world.user_request_url("/trades"), TRADE, headers=JSON,
-                                     credentials=credentials))["requestContext"]["identity"]
+    identity = event_of(
+        world.signed("POST", world.user_request_url("/trades"), TRADE, headers=JSON, credentials=credentials)
+    )["requestContext"]["identity"]
     assert (identity["userArn"], identity["caller"], identity["accessKey"]) == (
-        user["Arn"], user["UserId"], key["AccessKeyId"])
+        user["Arn"],
+        user["UserId"],
+        key["AccessKeyId"],
+    )
     iam.update_access_key(UserName="trader", AccessKeyId=key["AccessKeyId"], Status="Inactive")
     refused = world.signed("POST", world.user_request_url("/trades"), TRADE, headers=JSON, credentials=credentials)
     assert refused.get_data() == b'{"message":"The security token included in the request is invalid."}'
@@ -65,12 +72,16 @@ def test_assumed_role_keys_need_their_session_token(world: World) -> None:
     role = world.boto("iam").create_role(RoleName="caller", AssumeRolePolicyDocument="{}")["Role"]
     issued = world.boto("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="smoke")["Credentials"]
     with_token = Credentials(issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"])
-    identity = event_of(world.signed("GET", world.user_request_url("/trades/1"),
-                                     credentials=with_token))["requestContext"]["identity"]
+    identity = event_of(world.signed("GET", world.user_request_url("/trades/1"), credentials=with_token))[
+        "requestContext"
+    ]["identity"]
     assert identity["userArn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/caller/smoke"
     assert identity["caller"] == f"{role['RoleId']}:smoke"
-    without = world.signed("GET", world.user_request_url("/trades/1"),
-                           credentials=Credentials(issued["AccessKeyId"], issued["SecretAccessKey"]))
+    without = world.signed(
+        "GET",
+        world.user_request_url("/trades/1"),
+        credentials=Credentials(issued["AccessKeyId"], issued["SecretAccessKey"]),
+    )
     assert without.status_code == 403
     assert json_of(without) == {"message": "The security token included in the request is invalid."}
 
@@ -83,15 +94,22 @@ def test_unsigned_is_missing_authentication_token(world: World) -> None:
 
 
 def test_a_wrong_secret_is_refused_with_the_canonical_request_api_gateway_expected(world: World) -> None:
-    response = world.signed("POST", world.user_request_url("/trades"), TRADE, headers=JSON,
-                            credentials=Credentials("test", "not-the-secret"))
+    response = world.signed(
+        "POST",
+        world.user_request_url("/trades"),
+        TRADE,
+        headers=JSON,
+        credentials=Credentials("test", "not-the-secret"),
+    )
     assert response.status_code == 403
     assert response.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
     message = json_of(response)["message"]
-    assert message.startswith("The request signature we calculated does not match the signature you provided. "
-                              "Check your AWS Secret Access Key and signing method. Consult the service "
-                              "documentation for details.\n\nThe Canonical String for this request should have "
-                              f"been\n'POST\n/restapis/{world.api_id}/dev/_user_request_/trades\n\n")
+    assert message.startswith(
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your AWS Secret Access Key and signing method. Consult the service "
+        "documentation for details.\n\nThe Canonical String for this request should have "
+        f"been\n'POST\n/restapis/{world.api_id}/dev/_user_request_/trades\n\n"
+    )
     assert "\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n" in message
     assert "/us-east-1/execute-api/aws4_request\n" in message
     assert world.invocations == []
@@ -108,34 +126,52 @@ def test_a_body_changed_after_signing_is_refused(world: World) -> None:
 
 
 def test_a_payload_hash_header_that_lies_is_refused(world: World) -> None:
-    honest = world.signed("POST", world.user_request_url("/trades"), TRADE,
-                          headers={**JSON, "X-Amz-Content-SHA256": "0" * 64})
+    honest = world.signed(
+        "POST", world.user_request_url("/trades"), TRADE, headers={**JSON, "X-Amz-Content-SHA256": "0" * 64}
+    )
     assert honest.status_code == 403
 
 
 def test_an_unknown_key_is_an_invalid_security_token(world: World) -> None:
     response = world.signed("GET", world.user_request_url("/trades/1"), credentials=Credentials("AKIANOBODY", "x"))
     assert (response.status_code, response.get_data()) == (
-        403, b'{"message":"The security token included in the request is invalid."}')
+        403,
+        b'{"message":"The security token included in the request is invalid."}',
+    )
     assert response.headers["x-amzn-ErrorType"] == "UnrecognizedClientException"
 
 
-@pytest.mark.parametrize(("service", "region", "message"), [
-    ("iot", "us-east-1", "Credential should be scoped to correct service: 'execute-api'. "),
-    ("execute-api", "eu-west-1", "Credential should be scoped to a valid region. "),
-])
-def test_a_signature_for_another_service_or_region_is_refused(world: World, service: str, region: str,
-                                                              message: str) -> None:
+@pytest.mark.parametrize(
+    ("service", "region", "message"),
+    [
+        ("iot", "us-east-1", "Credential should be scoped to correct service: 'execute-api'. "),
+        ("execute-api", "eu-west-1", "Credential should be scoped to a valid region. "),
+    ],
+)
+def test_a_signature_for_another_service_or_region_is_refused(
+    world: World, service: str, region: str, message: str
+) -> None:
     response = world.signed("GET", world.user_request_url("/trades/1"), service=service, region=region)
     assert (response.status_code, json_of(response)) == (403, {"message": message})
 
 
-@pytest.mark.parametrize(("skew", "expected"), [
-    (timedelta(minutes=-6), r"Signature expired: {amz} is now earlier than (\d{{8}}T\d{{6}}Z) \((\d{{8}}T\d{{6}}Z) - 5 min\.\)"),
-    (timedelta(minutes=6), r"Signature not yet current: {amz} is still later than (\d{{8}}T\d{{6}}Z) \((\d{{8}}T\d{{6}}Z) \+ 5 min\.\)"),
-])
-def test_a_clock_off_by_more_than_five_minutes_is_refused(world: World, skew: timedelta, expected: str,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("skew", "expected"),
+    [
+        (
+            timedelta(minutes=-6),
+            r"Signature expired: {amz} is now earlier than (\d{{8}}T\d{{6}}Z) \((\d{{8}}T\d{{6}}Z) - 5 min\.\)",
+        ),
+        (
+            timedelta(minutes=6),
+            r"Signature not yet current: {amz} is still later than (\d{{8}}T\d{{6}}Z)"
+            r" \((\d{{8}}T\d{{6}}Z) \+ 5 min\.\)",
+        ),
+    ],
+)
+def test_a_clock_off_by_more_than_five_minutes_is_refused(
+    world: World, skew: timedelta, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     signed_at = datetime.now(UTC).replace(tzinfo=None) + skew
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: signed_at)  # the client's clock
     response = world.signed("GET", world.user_request_url("/trades/1"))
@@ -147,14 +183,21 @@ def test_a_clock_off_by_more_than_five_minutes_is_refused(world: World, skew: ti
     assert abs(limit - now) == timedelta(minutes=5)
 
 
-@pytest.mark.parametrize(("authorization", "message"), [
-    ("AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date",
-     "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. "
-     "Authorization=AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date"),
-])
+@pytest.mark.parametrize(
+    ("authorization", "message"),
+    [
+        (
+            "AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date",
+            "Authorization header requires 'Credential' parameter. "
+            "Authorization header requires 'Signature' parameter. "
+            "Authorization=AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date",
+        ),
+    ],
+)
 def test_an_incomplete_authorization_header_is_refused(world: World, authorization: str, message: str) -> None:
-    response = world.client.get(world.user_request_url("/trades/1"),
-                                headers={"Authorization": authorization, "X-Amz-Date": "20260101T000000Z"})
+    response = world.client.get(
+        world.user_request_url("/trades/1"), headers={"Authorization": authorization, "X-Amz-Date": "20260101T000000Z"}
+    )
     assert (response.status_code, json_of(response)) == (403, {"message": message})
     assert response.headers["x-amzn-ErrorType"] == "IncompleteSignatureException"
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.apigateway_world import add_route, invoke_uri
 from tests.support.awscurl import awscurl
 from tools.emulator import Emulator, aws_client
 
@@ -52,27 +53,33 @@ def deployed() -> Iterator[Deployed]:
         api_id = apigateway.create_rest_api(name="api-dev")["id"]
         root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
         for name, auth, permitted in (("trades", "AWS_IAM", False), ("health", "NONE", True)):
-            arn = lam.create_function(FunctionName=f"fn-{name}", Runtime="python3.12", Role=role,
-                                      Handler="handler.handler", Code={"ZipFile": _zip()})["FunctionArn"]
+            arn = lam.create_function(
+                FunctionName=f"fn-{name}",
+                Runtime="python3.12",
+                Role=role,
+                Handler="handler.handler",
+                Code={"ZipFile": _zip()},
+            )["FunctionArn"]
             if permitted:
-                lam.add_permission(FunctionName=f"fn-{name}", StatementId="apigw", Action="lambda:InvokeFunction",
-                                   Principal="apigateway.amazonaws.com",
-                                   SourceArn=f"arn:aws:execute-api:{REGION}:123456789012:{api_id}/*/*")
+                lam.add_permission(
+                    FunctionName=f"fn-{name}",
+                    StatementId="apigw",
+                    Action="lambda:InvokeFunction",
+                    Principal="apigateway.amazonaws.com",
+                    SourceArn=f"arn:aws:execute-api:{REGION}:123456789012:{api_id}/*/*",
+                )
             resource = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart=name)["id"]
             method = "POST" if name == "trades" else "GET"
-            apigateway.put_method(restApiId=api_id, resourceId=resource, httpMethod=method, authorizationType=auth)
-            apigateway.put_integration(
-                restApiId=api_id, resourceId=resource, httpMethod=method, type="AWS_PROXY",
-                integrationHttpMethod="POST",
-                uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations")
+            add_route(apigateway, api_id, resource, method, invoke_uri(arn), authorization=auth)
         apigateway.create_deployment(restApiId=api_id, stageName="dev")
         yield Deployed(emulator, api_id)
     finally:
         emulator.stop()
 
 
-def _open(url: str, *, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None
-          ) -> tuple[int, dict[str, str], bytes]:
+def _open(
+    url: str, *, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:

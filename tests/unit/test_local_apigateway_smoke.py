@@ -32,8 +32,10 @@ def test_locally_the_base_url_is_the_emulators_execute_api_endpoint() -> None:
     assert words[0] == ".venv/bin/awscurl"
     assert words[words.index("--access_key") + 1] == "test" and words[words.index("--secret_key") + 1] == "test"
     assert words[-1] == f"{address.base_url}/trades"
-    assert words[words.index("-d") + 1] == '{"client_order_id": "ord-0001", "symbol": "AAPL", "side": "BUY", ' \
-                                          '"order_type": "LIMIT", "quantity": 100, "limit_price": "187.25"}'
+    assert (
+        words[words.index("-d") + 1] == '{"client_order_id": "ord-0001", "symbol": "AAPL", "side": "BUY", '
+        '"order_type": "LIMIT", "quantity": 100, "limit_price": "187.25"}'
+    )
     assert SAMPLE_TRADE["client_order_id"] == "ord-0001"
     assert any(line.strip().endswith(f"{address.base_url}/trades/1") for line in lines)
 
@@ -52,8 +54,15 @@ def test_nothing_is_printed_for_an_undeployed_workspace() -> None:
 
 def test_smoke_without_an_emulator_is_a_one_line_error(clean_env: dict[str, str]) -> None:
     env = dict(clean_env, LOCAL_AWS_ENDPOINT="http://127.0.0.1:9", TARGET="local")
-    done = subprocess.run([sys.executable, "-m", "tools.smoke", "--workspace", "dev"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.smoke", "--workspace", "dev"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        "error: no emulator answers at http://127.0.0.1:9: run `make deploy` first"]
+        "error: no emulator answers at http://127.0.0.1:9: run `make deploy` first"
+    ]

@@ -29,7 +29,10 @@ def test_extensions_default_to_all_and_can_be_switched_off_or_chosen() -> None:
 
 
 def test_an_unknown_extension_is_one_line_naming_the_valid_ones() -> None:
-    with pytest.raises(ExtensionSelectionError, match=r"^unknown LOCAL_CLOUD_EXTENSIONS gamma: valid values are all, none, alpha, beta$"):
+    with pytest.raises(
+        ExtensionSelectionError,
+        match=r"^unknown LOCAL_CLOUD_EXTENSIONS gamma: valid values are all, none, alpha, beta$",
+    ):
         selected_extensions({"LOCAL_CLOUD_EXTENSIONS": "gamma"}, AVAILABLE)
 
 
@@ -54,11 +57,11 @@ def _wait_until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-un
 # A stand-in server process: a Supervisor that starts a child, which starts a grandchild, then waits to be killed.
 _SUPERVISED = textwrap.dedent(
     """
-    import sys, time
+    import subprocess, sys, time
     from pathlib import Path
     from local_cloud.processes import Supervisor
     supervisor = Supervisor(Path(sys.argv[1]))
-    child = supervisor.spawn("sleeper", ["bash", "-c", "sleep 300 & echo $!; wait"], stdout=__import__("subprocess").PIPE)
+    child = supervisor.spawn("sleeper", ["bash", "-c", "sleep 300 & echo $!; wait"], stdout=subprocess.PIPE)
     grandchild = int(child.process.stdout.readline())
     print(child.process.pid, grandchild, flush=True)
     if sys.argv[2] == "close":
@@ -78,7 +81,7 @@ def test_children_and_run_directory_never_outlive_the_server(tmp_path: Path, end
     try:
         assert server.stdout is not None
         child, grandchild = map(int, server.stdout.readline().split())
-        assert _alive(child) and _alive(grandchild) or ending == "close"
+        assert (_alive(child) and _alive(grandchild)) or ending == "close"
         if ending == "sigkill":
             assert [pid for pid, _ in janitor.read_processes(run_dir / janitor.CHILDREN_FILE)] == [child]
             server.send_signal(signal.SIGKILL)

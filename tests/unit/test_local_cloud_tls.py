@@ -21,8 +21,14 @@ ENDPOINT = "aurora-dev.cluster-abc123.us-east-1.rds.amazonaws.com"
 
 
 def _ca_path(cache: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "local_cloud.tls", "ca-path"], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ, "TRADING_CACHE_DIR": str(cache)}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "local_cloud.tls", "ca-path"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TRADING_CACHE_DIR": str(cache)},
+        check=False,
+    )
 
 
 def test_ca_path_is_created_once_and_stays_even_when_asked_in_parallel(tmp_path: Path) -> None:
@@ -60,8 +66,10 @@ def _handshake(files: tls.TlsFiles, server_hostname: str) -> None:
     client = ssl.create_default_context(cafile=str(files.ca))
     client.verify_flags |= ssl.VERIFY_X509_STRICT  # what Python 3.13+ checks by default
     try:
-        with socket.create_connection(listener.getsockname(), timeout=5) as raw, \
-                client.wrap_socket(raw, server_hostname=server_hostname):
+        with (
+            socket.create_connection(listener.getsockname(), timeout=5) as raw,
+            client.wrap_socket(raw, server_hostname=server_hostname),
+        ):
             pass
     finally:
         listener.close()
@@ -69,11 +77,12 @@ def _handshake(files: tls.TlsFiles, server_hostname: str) -> None:
 
 def test_a_server_certificate_verifies_for_its_endpoints_only(tmp_path: Path) -> None:
     authority = tls.new_authority(tmp_path / "ca", "Test CA")
-    files = authority.issue(tmp_path / "server", [ENDPOINT, ENDPOINT.replace(".cluster-", ".cluster-ro-")],
-                            common_name="aurora-dev")
+    files = authority.issue(
+        tmp_path / "server", [ENDPOINT, ENDPOINT.replace(".cluster-", ".cluster-ro-")], common_name="aurora-dev"
+    )
     _handshake(files, ENDPOINT)
     _handshake(files, ENDPOINT.replace(".cluster-", ".cluster-ro-"))
-    with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch|doesn't match"):
+    with pytest.raises(ssl.SSLCertVerificationError, match=r"Hostname mismatch|doesn't match"):
         _handshake(files, "aurora-prod.cluster-abc123.us-east-1.rds.amazonaws.com")
     other = tls.new_authority(tmp_path / "other", "Another CA")
     with pytest.raises(ssl.SSLCertVerificationError, match="unable to get local issuer"):

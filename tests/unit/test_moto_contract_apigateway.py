@@ -18,14 +18,14 @@ from typing import Any
 
 import boto3
 import pytest
-from tests.support.moto import fresh_aws
 from moto.apigateway import models as apigw
-from moto.awslambda.models import LambdaBackend, LambdaFunction, lambda_backends
+from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.iam.models import iam_backends
 from moto.moto_server import werkzeug_app
 from moto.sts.models import sts_backends
 
 from tests.support.apigateway_world import lambda_zip
+from tests.support.moto import fresh_aws
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -46,13 +46,26 @@ def _api(aws: dict[str, Any]) -> tuple[str, str, str]:
     root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
     trades = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart="trades")["id"]
     by_id = apigateway.create_resource(restApiId=api_id, parentId=trades, pathPart="{id}")["id"]
-    validator = apigateway.create_request_validator(restApiId=api_id, name="v", validateRequestBody=True,
-                                                    validateRequestParameters=True)["id"]
-    apigateway.put_method(restApiId=api_id, resourceId=by_id, httpMethod="GET", authorizationType="AWS_IAM",
-                          requestParameters={"method.request.path.id": True}, requestValidatorId=validator)
-    apigateway.put_integration(restApiId=api_id, resourceId=by_id, httpMethod="GET", type="AWS_PROXY",
-                               integrationHttpMethod="POST", uri="arn:aws:apigateway:us-east-1:lambda:path/x",
-                               timeoutInMillis=1234)
+    validator = apigateway.create_request_validator(
+        restApiId=api_id, name="v", validateRequestBody=True, validateRequestParameters=True
+    )["id"]
+    apigateway.put_method(
+        restApiId=api_id,
+        resourceId=by_id,
+        httpMethod="GET",
+        authorizationType="AWS_IAM",
+        requestParameters={"method.request.path.id": True},
+        requestValidatorId=validator,
+    )
+    apigateway.put_integration(
+        restApiId=api_id,
+        resourceId=by_id,
+        httpMethod="GET",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri="arn:aws:apigateway:us-east-1:lambda:path/x",
+        timeoutInMillis=1234,
+    )
     return api_id, by_id, validator
 
 
@@ -67,8 +80,9 @@ def test_the_api_model_holds_resources_methods_integrations_and_validators(aws: 
     # moto ignores binaryMediaTypes on CreateRestApi and stores a patch's value (docs/emulator.md: binary media
     # types deployed by Terraform do not reach the emulator, which then treats every body as text).
     assert api.binaryMediaTypes == []
-    aws["apigateway"].update_rest_api(restApiId=api_id, patchOperations=[
-        {"op": "add", "path": "/binaryMediaTypes/image~1png", "value": "image/png"}])
+    aws["apigateway"].update_rest_api(
+        restApiId=api_id, patchOperations=[{"op": "add", "path": "/binaryMediaTypes/image~1png", "value": "image/png"}]
+    )
     assert api.binaryMediaTypes == ["image/png"]
     assert api.disableExecuteApiEndpoint is False
     resource = api.resources[by_id]
@@ -79,7 +93,10 @@ def test_the_api_model_holds_resources_methods_integrations_and_validators(aws: 
     assert method.request_parameters == {"method.request.path.id": True}
     assert method.request_validator_id == validator
     integration = method.method_integration
-    assert (integration.integration_type, integration.uri) == ("AWS_PROXY", "arn:aws:apigateway:us-east-1:lambda:path/x")
+    assert (integration.integration_type, integration.uri) == (
+        "AWS_PROXY",
+        "arn:aws:apigateway:us-east-1:lambda:path/x",
+    )
     assert int(integration.timeout_in_millis) == 1234
     assert api.request_validators[validator].validate_request_parameters is True
 
@@ -88,7 +105,11 @@ def test_a_deployment_is_created_by_rest_api_create_deployment_and_can_be_held_w
     # The snapshot hook wraps RestAPI.create_deployment(name, description, stage_variables) and keys the snapshot
     # by the Deployment object in a WeakKeyDictionary.
     assert list(inspect.signature(apigw.RestAPI.create_deployment).parameters) == [
-        "self", "name", "description", "stage_variables"]
+        "self",
+        "name",
+        "description",
+        "stage_variables",
+    ]
     seen: list[Any] = []
     original = apigw.RestAPI.create_deployment
 
@@ -113,19 +134,24 @@ def test_a_stage_names_its_deployment_variables_and_method_settings(aws: dict[st
     deployment = apigateway.create_deployment(restApiId=api_id)["id"]
     apigateway.create_stage(restApiId=api_id, stageName="dev", deploymentId=deployment, variables={"a": "b"})
     # What the provider sends for aws_api_gateway_method_settings with method_path "*/*".
-    apigateway.update_stage(restApiId=api_id, stageName="dev", patchOperations=[
-        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "50"},
-        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "100"},
-        {"op": "replace", "path": "/~1trades~1{id}/GET/throttling/burstLimit", "value": "7"},
-    ])
+    apigateway.update_stage(
+        restApiId=api_id,
+        stageName="dev",
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "50"},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "100"},
+            {"op": "replace", "path": "/~1trades~1{id}/GET/throttling/burstLimit", "value": "7"},
+        ],
+    )
     stage = _backend().apis[api_id].stages["dev"]
     assert (stage.name, stage.deployment_id, stage.variables) == ("dev", deployment, {"a": "b"})
     assert stage.method_settings["*/*"]["throttlingRateLimit"] == 50.0
     assert stage.method_settings["*/*"]["throttlingBurstLimit"] == 100
     assert stage.method_settings["~1trades~1{id}/GET"]["throttlingBurstLimit"] == 7
     other = apigateway.create_deployment(restApiId=api_id)["id"]
-    apigateway.update_stage(restApiId=api_id, stageName="dev", patchOperations=[
-        {"op": "replace", "path": "/deploymentId", "value": other}])
+    apigateway.update_stage(
+        restApiId=api_id, stageName="dev", patchOperations=[{"op": "replace", "path": "/deploymentId", "value": other}]
+    )
     assert stage.deployment_id == other
 
 
@@ -135,8 +161,9 @@ def test_custom_domains_and_base_path_mappings(aws: dict[str, Any]) -> None:
     apigateway.create_deployment(restApiId=api_id, stageName="dev")
     for domain, base_path in (("api.example.com", None), ("v.example.com", "v1")):
         apigateway.create_domain_name(domainName=domain, regionalCertificateArn="arn:aws:acm:us-east-1:1:c/x")
-        apigateway.create_base_path_mapping(domainName=domain, restApiId=api_id, stage="dev",
-                                            **({"basePath": base_path} if base_path else {}))
+        apigateway.create_base_path_mapping(
+            domainName=domain, restApiId=api_id, stage="dev", **({"basePath": base_path} if base_path else {})
+        )
     backend = _backend()
     assert "api.example.com" in backend.domain_names
     empty = backend.base_path_mappings["api.example.com"]["(none)"]
@@ -161,8 +188,11 @@ def test_moto_serves_no_execute_api_and_its_dispatcher_sends_execute_api_signatu
     # Why the front exists and must come first (local_cloud/front.py).
     assert werkzeug_app.SIGNING_ALIASES["execute-api"] == "iot"
     dispatcher = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
-    environ = {"HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/execute-api/aws4_request, "
-                                     "SignedHeaders=host, Signature=0", "PATH_INFO": "/dev/trades"}
+    environ = {
+        "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/execute-api/aws4_request, "
+        "SignedHeaders=host, Signature=0",
+        "PATH_INFO": "/dev/trades",
+    }
     assert dispatcher.infer_service_region_host(environ, "/dev/trades") == "iot.us-east-1.amazonaws.com"
 
 
@@ -172,13 +202,14 @@ def test_the_werkzeug_server_keeps_the_raw_request_target() -> None:
     assert '"REQUEST_URI": _wsgi_encoding_dance(self.path)' in source
 
 
-def test_lambda_invoke_takes_a_qualifier_and_flags_function_errors(aws: dict[str, Any],
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    assert list(inspect.signature(LambdaBackend.invoke).parameters) == [
-        "self", "function_name", "qualifier", "body", "headers", "response_headers"]
+def test_lambda_invoke_takes_a_qualifier_and_flags_function_errors(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # LambdaBackend.invoke's signature is pinned once, in test_moto_contract_lambda.py.
     role = aws["iam"].create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    arn = aws["lambda"].create_function(FunctionName="fn", Runtime="python3.12", Role=role, Handler="h.h",
-                                        Code={"ZipFile": lambda_zip()})["FunctionArn"]
+    arn = aws["lambda"].create_function(
+        FunctionName="fn", Runtime="python3.12", Role=role, Handler="h.h", Code={"ZipFile": lambda_zip()}
+    )["FunctionArn"]
     version = aws["lambda"].publish_version(FunctionName="fn")["Version"]
     aws["lambda"].create_alias(FunctionName="fn", Name="live", FunctionVersion=version)
     calls: list[tuple[str, Any]] = []
@@ -197,20 +228,31 @@ def test_lambda_invoke_takes_a_qualifier_and_flags_function_errors(aws: dict[str
 
 def test_lambda_keeps_the_resource_policy_as_statements(aws: dict[str, Any]) -> None:
     role = aws["iam"].create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    arn = aws["lambda"].create_function(FunctionName="fn", Runtime="python3.12", Role=role, Handler="h.h",
-                                        Code={"ZipFile": lambda_zip()})["FunctionArn"]
+    arn = aws["lambda"].create_function(
+        FunctionName="fn", Runtime="python3.12", Role=role, Handler="h.h", Code={"ZipFile": lambda_zip()}
+    )["FunctionArn"]
     version = aws["lambda"].publish_version(FunctionName="fn")["Version"]
     aws["lambda"].create_alias(FunctionName="fn", Name="live", FunctionVersion=version)
     source = "arn:aws:execute-api:us-east-1:123456789012:abc/*/*"
     for qualifier in (None, "live"):
-        aws["lambda"].add_permission(FunctionName="fn", StatementId=f"s-{qualifier}", Action="lambda:InvokeFunction",
-                                     Principal="apigateway.amazonaws.com", SourceArn=source,
-                                     **({"Qualifier": qualifier} if qualifier else {}))
+        aws["lambda"].add_permission(
+            FunctionName="fn",
+            StatementId=f"s-{qualifier}",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=source,
+            **({"Qualifier": qualifier} if qualifier else {}),
+        )
     backend = lambda_backends[ACCOUNT][REGION]
     statements = backend.get_function("fn").policy.statements
-    assert statements[0] == {"Action": "lambda:InvokeFunction", "Principal": {"Service": "apigateway.amazonaws.com"},
-                             "Effect": "Allow", "Resource": arn, "Sid": "s-None",
-                             "Condition": {"ArnLike": {"AWS:SourceArn": source}}}
+    assert statements[0] == {
+        "Action": "lambda:InvokeFunction",
+        "Principal": {"Service": "apigateway.amazonaws.com"},
+        "Effect": "Allow",
+        "Resource": arn,
+        "Sid": "s-None",
+        "Condition": {"ArnLike": {"AWS:SourceArn": source}},
+    }
     # A qualified permission names the alias in its Resource; the published version shares the function's policy
     # object, so local_cloud.apigateway_lambda filters statements by Resource.
     qualified = backend.get_function("fn", "live").policy.statements
@@ -228,7 +270,7 @@ def test_iam_and_sts_keep_the_keys_the_emulator_verifies(aws: dict[str, Any]) ->
     assert (temporary.secret_access_key, temporary.user_name) == (issued["SecretAccessKey"], None)
     sts = sts_backends[ACCOUNT]["aws"]
     assert sts.get_assumed_role_from_access_key(issued["AccessKeyId"]).session_token == issued["SessionToken"]
-    user_id, arn, account = sts.get_caller_identity(key["AccessKeyId"], REGION)
+    _user_id, arn, account = sts.get_caller_identity(key["AccessKeyId"], REGION)
     assert (arn, account) == (f"arn:aws:iam::{ACCOUNT}:user/u", ACCOUNT)
     assert list(iam_backends.iter_backends())
 
@@ -239,11 +281,15 @@ def test_a_stage_keeps_access_log_settings_and_the_metrics_switch(aws: dict[str,
     apigateway.create_deployment(restApiId=api_id, stageName="dev")
     arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/x"
     # What the provider sends for access_log_settings and for metrics_enabled in aws_api_gateway_method_settings.
-    apigateway.update_stage(restApiId=api_id, stageName="dev", patchOperations=[
-        {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": arn},
-        {"op": "replace", "path": "/accessLogSettings/format", "value": '{"id":"$context.requestId"}'},
-        {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
-    ])
+    apigateway.update_stage(
+        restApiId=api_id,
+        stageName="dev",
+        patchOperations=[
+            {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": arn},
+            {"op": "replace", "path": "/accessLogSettings/format", "value": '{"id":"$context.requestId"}'},
+            {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
+        ],
+    )
     stage = _backend().apis[api_id].stages["dev"]
     assert stage.access_log_settings == {"destinationArn": arn, "format": '{"id":"$context.requestId"}'}
     assert stage.method_settings["*/*"]["metricsEnabled"] is True
@@ -256,10 +302,21 @@ def test_cloudwatch_and_logs_take_what_execute_api_records(aws: dict[str, Any]) 
     from moto.logs.models import logs_backends
 
     assert list(inspect.signature(cloudwatch_backends[ACCOUNT][REGION].put_metric_data).parameters) == [
-        "namespace", "metric_data"]
-    cloudwatch_backends[ACCOUNT][REGION].put_metric_data("AWS/ApiGateway", [{
-        "MetricName": "Count", "Value": 1.0, "Unit": "Count", "Timestamp": datetime.utcnow(),
-        "Dimensions": [{"Name": "ApiName", "Value": "a"}]}])
+        "namespace",
+        "metric_data",
+    ]
+    cloudwatch_backends[ACCOUNT][REGION].put_metric_data(
+        "AWS/ApiGateway",
+        [
+            {
+                "MetricName": "Count",
+                "Value": 1.0,
+                "Unit": "Count",
+                "Timestamp": datetime.utcnow(),
+                "Dimensions": [{"Name": "ApiName", "Value": "a"}],
+            }
+        ],
+    )
     assert boto3.client("cloudwatch", **KEYS).list_metrics(Namespace="AWS/ApiGateway")["Metrics"]
     logs = logs_backends[ACCOUNT][REGION]
     logs.ensure_log_group("/aws/apigateway/x")

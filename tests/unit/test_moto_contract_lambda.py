@@ -21,7 +21,6 @@ from typing import Any
 
 import boto3
 import pytest
-from tests.support.moto import fresh_aws
 from moto.awslambda import models as lambda_models
 from moto.awslambda import responses as lambda_responses
 from moto.awslambda import urls as lambda_urls
@@ -32,6 +31,7 @@ from moto.logs.models import logs_backends
 
 from local_cloud import lambda_api, lambda_logs
 from local_cloud.lambda_config import FunctionConfig, TooManyRequestsException
+from tests.support.moto import fresh_aws
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 CODE = "def handler(event, context):\n    return event\n"
@@ -74,10 +74,18 @@ def _backend() -> LambdaBackend:
 def test_the_signatures_the_hooks_replace() -> None:
     assert list(inspect.signature(LambdaFunction._invoke_lambda).parameters) == ["self", "event"]
     assert list(inspect.signature(LambdaFunction.invoke).parameters) == [
-        "self", "body", "request_headers", "response_headers"
+        "self",
+        "body",
+        "request_headers",
+        "response_headers",
     ]
     assert list(inspect.signature(LambdaBackend.invoke).parameters) == [
-        "self", "function_name", "qualifier", "body", "headers", "response_headers"
+        "self",
+        "function_name",
+        "qualifier",
+        "body",
+        "headers",
+        "response_headers",
     ]
     assert list(inspect.signature(LambdaBackend.delete_function).parameters) == ["self", "function_name", "qualifier"]
     assert list(inspect.signature(LambdaBackend.layers_versions_by_arn).parameters) == ["self", "layer_version_arn"]
@@ -154,9 +162,20 @@ def test_the_function_attributes_a_worker_is_configured_from(aws: dict[str, Any]
     assert FunctionConfig.of(latest).env == (("A", "2"),)
     config = FunctionConfig.of(pinned)
     assert config == FunctionConfig(
-        account_id=ACCOUNT, region=REGION, name=name, version=version, runtime="python3.12", package_type="Zip",
-        handler="app.handler", memory_mb=512, timeout_s=30.0, tmp_mb=1024, env=(("A", "1"),),
-        code_sha=latest.code_sha_256, layers=(), log_group=f"/aws/lambda/{name}",
+        account_id=ACCOUNT,
+        region=REGION,
+        name=name,
+        version=version,
+        runtime="python3.12",
+        package_type="Zip",
+        handler="app.handler",
+        memory_mb=512,
+        timeout_s=30.0,
+        tmp_mb=1024,
+        env=(("A", "1"),),
+        code_sha=latest.code_sha_256,
+        layers=(),
+        log_group=f"/aws/lambda/{name}",
     )
     assert latest.reserved_concurrency == 5  # kept on $LATEST only: the runtime reads it there
     assert pinned.function_arn.endswith(f":function:{name}:{version}")
@@ -285,11 +304,23 @@ def test_the_cloudwatch_backend_takes_metric_data_with_naive_utc_timestamps() ->
         now = datetime.now(UTC).replace(tzinfo=None)
         cloudwatch_backends[ACCOUNT][REGION].put_metric_data(
             namespace,
-            [{"MetricName": "TradesCreated", "Values": [1.0, 2.0], "Unit": "Count", "Timestamp": now,
-              "Dimensions": [{"Name": "service", "Value": "trades-api"}]}],
+            [
+                {
+                    "MetricName": "TradesCreated",
+                    "Values": [1.0, 2.0],
+                    "Unit": "Count",
+                    "Timestamp": now,
+                    "Dimensions": [{"Name": "service", "Value": "trades-api"}],
+                }
+            ],
         )
         stats = _client("cloudwatch").get_metric_statistics(
-            Namespace=namespace, MetricName="TradesCreated", Dimensions=[{"Name": "service", "Value": "trades-api"}],
-            StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=5), Period=60, Statistics=["Sum"],
+            Namespace=namespace,
+            MetricName="TradesCreated",
+            Dimensions=[{"Name": "service", "Value": "trades-api"}],
+            StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=5),
+            Period=60,
+            Statistics=["Sum"],
         )
         assert sum(point["Sum"] for point in stats["Datapoints"]) == 3.0

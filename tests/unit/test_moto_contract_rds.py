@@ -16,7 +16,6 @@ from typing import Any
 
 import boto3
 import pytest
-from tests.support.moto import fresh_aws
 from moto.awslambda import models as lambda_models
 from moto.ec2 import models as ec2_models
 from moto.ec2.models import security_groups as sg_models
@@ -24,16 +23,29 @@ from moto.rds import models as rds_models
 from moto.secretsmanager import models as sm_models
 
 from local_cloud import moto_fixes, rds, rds_secrets
+from tests.support.moto import fresh_aws
 
 REGION = "us-east-1"
 
 # The hooked RDSBackend methods and the parameters the hooks pass on (local_cloud/rds.py).
 HOOKED_SIGNATURES = {
     "create_db_cluster": ["self", "kwargs"],
-    "create_db_cluster_snapshot": ["self", "db_cluster_identifier", "db_cluster_snapshot_identifier",
-                                   "snapshot_type", "tags"],
-    "copy_db_cluster_snapshot": ["self", "source_db_cluster_snapshot_identifier",
-                                 "target_db_cluster_snapshot_identifier", "kms_key_id", "copy_tags", "tags", "_"],
+    "create_db_cluster_snapshot": [
+        "self",
+        "db_cluster_identifier",
+        "db_cluster_snapshot_identifier",
+        "snapshot_type",
+        "tags",
+    ],
+    "copy_db_cluster_snapshot": [
+        "self",
+        "source_db_cluster_snapshot_identifier",
+        "target_db_cluster_snapshot_identifier",
+        "kms_key_id",
+        "copy_tags",
+        "tags",
+        "_",
+    ],
     "restore_db_cluster_from_snapshot": ["self", "from_snapshot_id", "overrides"],
     "delete_db_cluster_snapshot": ["self", "db_snapshot_identifier"],
     "delete_db_cluster": ["self", "cluster_identifier", "snapshot_name"],
@@ -73,8 +85,12 @@ def _name() -> str:
 
 def _create(client: Any, name: str, **extra: Any) -> dict[str, Any]:
     return client.create_db_cluster(
-        DBClusterIdentifier=name, Engine="aurora-mysql", MasterUsername="trading_admin",
-        ManageMasterUserPassword=True, DatabaseName="trading", **extra,
+        DBClusterIdentifier=name,
+        Engine="aurora-mysql",
+        MasterUsername="trading_admin",
+        ManageMasterUserPassword=True,
+        DatabaseName="trading",
+        **extra,
     )["DBCluster"]
 
 
@@ -96,9 +112,21 @@ def test_create_records_the_cluster_then_takes_an_automated_snapshot_named_per_m
     minute = r"\d{4}-\d{2}-\d{2}-\d{2}-\d{2}"
     assert re.fullmatch(rf"rds:{name}-{minute}", automated[0].db_cluster_snapshot_identifier)
     # What rds.identity_of reads.
-    for attribute in ("db_cluster_resource_id", "endpoint", "reader_endpoint", "master_username", "database_name",
-                      "manage_master_user_password", "account_id", "region", "engine", "port",
-                      "db_subnet_group_name", "vpc_security_group_ids", "publicly_accessible"):
+    for attribute in (
+        "db_cluster_resource_id",
+        "endpoint",
+        "reader_endpoint",
+        "master_username",
+        "database_name",
+        "manage_master_user_password",
+        "account_id",
+        "region",
+        "engine",
+        "port",
+        "db_subnet_group_name",
+        "vpc_security_group_ids",
+        "publicly_accessible",
+    ):
         assert hasattr(cluster, attribute), attribute
     assert cluster.port == 3306 and cluster.endpoint.endswith(".rds.amazonaws.com")
     assert cluster.master_user_secret.secret_arn == cluster.master_user_secret.secret.arn
@@ -118,17 +146,20 @@ def test_delete_takes_the_final_snapshot_through_create_db_cluster_snapshot_whil
 ) -> None:
     calls = []
 
-    def spy(self: Any, db_cluster_identifier: str, db_cluster_snapshot_identifier: str, *args: Any,
-            **kwargs: Any) -> Any:
+    def spy(
+        self: Any, db_cluster_identifier: str, db_cluster_snapshot_identifier: str, *args: Any, **kwargs: Any
+    ) -> Any:
         calls.append((db_cluster_identifier, db_cluster_snapshot_identifier, db_cluster_identifier in self.clusters))
-        return rds.ORIGINALS["create_db_cluster_snapshot"](self, db_cluster_identifier, db_cluster_snapshot_identifier,
-                                                           *args, **kwargs)
+        return rds.ORIGINALS["create_db_cluster_snapshot"](
+            self, db_cluster_identifier, db_cluster_snapshot_identifier, *args, **kwargs
+        )
 
     name = _name()
     _create(aws["rds"], name)
     monkeypatch.setattr(rds_models.RDSBackend, "create_db_cluster_snapshot", spy)
-    aws["rds"].delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=False,
-                                 FinalDBSnapshotIdentifier=f"{name}-final")
+    aws["rds"].delete_db_cluster(
+        DBClusterIdentifier=name, SkipFinalSnapshot=False, FinalDBSnapshotIdentifier=f"{name}-final"
+    )
     assert calls == [(name, f"{name}-final", True)]
     snapshot = _backend().cluster_snapshots[f"{name}-final"]
     assert snapshot.snapshot_type == "manual" and snapshot.arn.endswith(f":cluster-snapshot:{name}-final")
@@ -190,7 +221,8 @@ def test_stock_moto_writes_a_constant_secret_and_rotation_through_secrets_manage
     cluster = _create(aws["rds"], name)
     arn = cluster["MasterUserSecret"]["SecretArn"]
     assert json.loads(aws["secretsmanager"].get_secret_value(SecretId=arn)["SecretString"]) == {
-        "username": "admin", "password": "P@55w0rd!"
+        "username": "admin",
+        "password": "P@55w0rd!",
     }
     rotations = []
     original = rds_secrets._rotate_secret
@@ -202,7 +234,7 @@ def test_stock_moto_writes_a_constant_secret_and_rotation_through_secrets_manage
     monkeypatch.setattr(sm_models.SecretsManagerBackend, "rotate_secret", spy)
     aws["rds"].modify_db_cluster(DBClusterIdentifier=name, RotateMasterUserPassword=True, ApplyImmediately=True)
     assert rotations == [(arn, True)]
-    with pytest.raises(aws["secretsmanager"].exceptions.ClientError, match="find the specified secret value|no value"):
+    with pytest.raises(aws["secretsmanager"].exceptions.ClientError, match=r"find the specified secret value|no value"):
         aws["secretsmanager"].get_secret_value(SecretId=arn)
 
 
@@ -210,7 +242,12 @@ def test_the_secret_hooks_fit_moto(aws: dict[str, Any]) -> None:
     assert _params(rds_models.MasterUserSecret._generate_secret_string) == ["self"]
     assert _params(rds_models.MasterUserSecret.__init__) == ["self", "resource", "kms_key_id"]
     assert _params(rds_secrets._rotate_secret) == [
-        "self", "secret_id", "client_request_token", "rotation_lambda_arn", "rotation_rules", "rotate_immediately"
+        "self",
+        "secret_id",
+        "client_request_token",
+        "rotation_lambda_arn",
+        "rotation_rules",
+        "rotate_immediately",
     ]
     name = _name()
     cluster = _create(aws["rds"], name)
@@ -245,10 +282,13 @@ def test_what_network_reads_from_ec2_lambda_and_rds(aws: dict[str, Any]) -> None
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
     client = ec2.create_security_group(GroupName=_name(), Description="client", VpcId=vpc)["GroupId"]
     database = ec2.create_security_group(GroupName=_name(), Description="db", VpcId=vpc)["GroupId"]
-    ec2.authorize_security_group_ingress(GroupId=database, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306, "UserIdGroupPairs": [{"GroupId": client}]},
-        {"IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306, "IpRanges": [{"CidrIp": "10.9.0.0/16"}]},
-    ])
+    ec2.authorize_security_group_ingress(
+        GroupId=database,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306, "UserIdGroupPairs": [{"GroupId": client}]},
+            {"IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306, "IpRanges": [{"CidrIp": "10.9.0.0/16"}]},
+        ],
+    )
     backend = ec2_models.ec2_backends["123456789012"][REGION]
     group = backend.get_security_group_from_id(database)
     by_group, by_cidr = group.ingress_rules
@@ -270,9 +310,13 @@ def test_what_network_reads_from_ec2_lambda_and_rds(aws: dict[str, Any]) -> None
     role = aws["iam"].create_role(RoleName=_name(), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     name = _name()
     aws["lambda"].create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler="h.handler",
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="h.handler",
         Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},  # an empty ZIP: moto stores the code, never runs it
-        VpcConfig={"SubnetIds": [subnet], "SecurityGroupIds": [client]}, Publish=True,
+        VpcConfig={"SubnetIds": [subnet], "SecurityGroupIds": [client]},
+        Publish=True,
     )
     functions = lambda_models.lambda_backends["123456789012"][REGION]
     for qualifier in ("$LATEST", "1"):

@@ -8,10 +8,10 @@ from typing import Any
 
 import boto3
 import pytest
-from tests.support.moto import fresh_aws
 from moto.rds import models as rds_models
 
 from local_cloud import moto_fixes
+from tests.support.moto import fresh_aws
 
 
 @pytest.fixture()
@@ -42,7 +42,9 @@ def _restore(rds: tuple[Any, str]) -> dict[str, Any]:
     )["DBCluster"]
 
 
-def test_stock_moto_cannot_restore_a_managed_password_cluster(rds: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stock_moto_cannot_restore_a_managed_password_cluster(
+    rds: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(rds_models.DBCluster, "get_cfg", moto_fixes._get_cfg)
     with pytest.raises(Exception, match="_master_user_password"):
         _restore(rds)
@@ -66,8 +68,14 @@ def _function(client: Any, name: str, **extra: Any) -> dict[str, Any]:
         archive.writestr("x.py", "def handler(event, context):\n    return event\n")
     iam = boto3.client("iam", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
     role = iam.create_role(RoleName=f"role-{name}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    return client.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="x.handler",
-                                  Code={"ZipFile": code.getvalue()}, **extra)
+    return client.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="x.handler",
+        Code={"ZipFile": code.getvalue()},
+        **extra,
+    )
 
 
 def test_stock_moto_drops_a_functions_logging_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,7 +105,8 @@ def test_the_fix_stores_returns_and_updates_it_as_lambda_does(monkeypatch: pytes
         assert created["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": f"/custom/{name}"}
         client.update_function_configuration(FunctionName=name, LoggingConfig={"LogFormat": "Text"})
         assert client.get_function_configuration(FunctionName=name)["LoggingConfig"] == {
-            "LogFormat": "Text", "LogGroup": f"/custom/{name}"
+            "LogFormat": "Text",
+            "LogGroup": f"/custom/{name}",
         }
         plain = _function(client, f"{name}-plain")
         assert plain["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}-plain"}

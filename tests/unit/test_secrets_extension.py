@@ -15,10 +15,10 @@ from urllib.parse import quote
 import boto3
 import pytest
 from botocore.config import Config
-from tests.support.moto import fresh_aws
 
 from local_cloud import secrets_extension
 from local_cloud.secrets_extension import ExtensionSettings, settings_from_env
+from tests.support.moto import fresh_aws
 
 REGION = "us-east-1"
 TOKEN = "session-token-1"
@@ -142,8 +142,8 @@ def test_binary_secrets_are_base64(tag: str, aws: Any, serve: Any) -> None:
         (TOKEN, {"X-Forwarded-For": "203.0.113.9"}, 400, b"Forwarded"),
     ],
 )
-def test_only_callers_inside_the_environment_are_served(tag: str, 
-    aws: Any, serve: Any, token: str | None, headers: dict[str, str], status: int, text: bytes
+def test_only_callers_inside_the_environment_are_served(
+    tag: str, aws: Any, serve: Any, token: str | None, headers: dict[str, str], status: int, text: bytes
 ) -> None:
     aws.create_secret(Name=f"guarded-{tag}", SecretString="value")
     extension, counting = serve()

@@ -36,7 +36,7 @@ class StandIn:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 stand_in.queries.append({"path": url.path, **{k: v[0] for k, v in parse_qs(url.query).items()}})
                 status, body = stand_in.answers.pop(0) if stand_in.answers else (404, {"reason": "unknown"})
@@ -89,8 +89,15 @@ def test_an_allowed_endpoint_resolves_to_the_local_server_and_connects(
         accepted, _ = listener.accept()
         assert client.getpeername() == ("127.0.0.1", port)
         accepted.close()
-    assert stand_in.queries == [{"path": "/_local_cloud/network/resolve", "function": "trading-api-dev",
-                                 "qualifier": "7", "host": ENDPOINT, "port": "3306"}]
+    assert stand_in.queries == [
+        {
+            "path": "/_local_cloud/network/resolve",
+            "function": "trading-api-dev",
+            "qualifier": "7",
+            "host": ENDPOINT,
+            "port": "3306",
+        }
+    ]
 
 
 def test_a_blocked_endpoint_times_out_after_the_callers_timeout_instead_of_refusing(stand_in: StandIn) -> None:
@@ -145,8 +152,10 @@ def test_tls_still_verifies_the_endpoint_name(stand_in: StandIn, tmp_path: Path)
     stand_in.answers.append((200, {"address": "127.0.0.1", "port": listener.getsockname()[1]}))
     client_context = ssl.create_default_context(cafile=str(files.ca))
     try:
-        with socket.create_connection((ENDPOINT, 3306), timeout=5) as raw, \
-                client_context.wrap_socket(raw, server_hostname=ENDPOINT) as secure:
+        with (
+            socket.create_connection((ENDPOINT, 3306), timeout=5) as raw,
+            client_context.wrap_socket(raw, server_hostname=ENDPOINT) as secure,
+        ):
             assert secure.recv(5) == b"hello"
             assert ENDPOINT in [value for _, value in secure.getpeercert()["subjectAltName"]]
     finally:
