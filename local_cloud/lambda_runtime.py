@@ -40,9 +40,8 @@ from local_cloud.front import Environ, StartResponse
 from local_cloud.lambda_config import SESSION_TOKEN, FunctionConfig, RuntimeSettings
 from local_cloud.lambda_env import RuntimeEnv
 from local_cloud.lambda_pool import LOG_TAIL_BYTES, Runtime
-from tools.tf import CACHE_DIR
+from python_stacks.project import CACHE_DIR, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKER_NETWORK = Path(__file__).with_name("worker_network.py")  # the rds-network helper's module, when present
 
 _runtime: Runtime | None = None

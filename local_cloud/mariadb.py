@@ -36,8 +36,8 @@ from typing import Any
 import pymysql
 
 from local_cloud.tls import TlsFiles
+from python_stacks import project
 
-ROOT = Path(__file__).resolve().parent.parent
 INSTALL_HINT = "apt-get install -y mariadb-server-core mariadb-client"
 _SEARCH_PATH = os.pathsep.join(
     [os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/sbin"]
@@ -87,7 +87,7 @@ def free_port() -> int:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("TRADING_CACHE_DIR", ROOT / ".cache")) / "local_cloud" / "mariadb"
+    return project.cache_dir() / "local_cloud" / "mariadb"
 
 
 def template_dir() -> Path:

@@ -22,9 +22,9 @@ from typing import Any
 from local_cloud import janitor, moto_fixes
 from local_cloud.front import Environ, Front, StartResponse
 from local_cloud.processes import Supervisor
+from python_stacks.project import CACHE_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RUN_ROOT = ROOT / ".cache" / "emulator"
+DEFAULT_RUN_ROOT = CACHE_DIR / "emulator"
 
 # Extension modules, applied in this order; each has ``install(ctx: Context) -> None``.
 EXTENSIONS: tuple[str, ...] = (

@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-ROOT = Path(__file__).resolve().parent.parent
+from python_stacks import project
+
 CA_FILE = "ca.pem"
 CA_KEY_FILE = "ca-key.pem"
 EMULATOR_CA_NAME = "local_cloud emulator CA"
@@ -117,7 +118,7 @@ def new_authority(directory: Path, common_name: str) -> CertificateAuthority:
 
 
 def tls_dir() -> Path:
-    return Path(os.environ.get("TRADING_CACHE_DIR", ROOT / ".cache")) / "local_cloud" / "tls"
+    return project.cache_dir() / "local_cloud" / "tls"
 
 
 def emulator_authority() -> CertificateAuthority:
