@@ -44,10 +44,10 @@ synth: package ## Synthesize all workspaces, or WORKSPACE=x
 validate: synth ## Synthesize, then terraform init + validate every stack with the real provider
 	@$(PY) -m tools.validate $(WORKSPACE)
 
-lint: $(STAMP) ## Style and types: ruff check, ruff format --check, mypy strict on python_stacks/ and handlers/ (docs/decisions/0021)
+lint: $(STAMP) ## Style and types: ruff check, ruff format --check, mypy strict on python_stacks/, handlers/ and local_cloud/ (docs/decisions/0021)
 	@$(PY) -m ruff check --quiet .
 	@$(PY) -m ruff format --check --quiet .
-	@$(PY) -m mypy python_stacks handlers
+	@$(PY) -m mypy python_stacks handlers local_cloud
 
 test-modules: $(STAMP) ## fmt, validate and terraform test for every module in tf_modules/
 	@$(PY) -m tools.modules
@@ -56,7 +56,7 @@ test-fast: $(STAMP) ## Unit, handler and module-contract tests (no emulator depl
 	@$(PY) -m pytest -m "not e2e"
 
 test-e2e: $(STAMP) ## End-to-end lifecycle tests against the local emulator (slow)
-	@$(PY) -m pytest -m e2e
+	@$(PY) -m pytest -m e2e --durations=15
 
 test: $(STAMP) ## Everything: the lint gate (first: it fails in seconds), module tests, fast tests, the policy gate, e2e
 	@$(MAKE) --no-print-directory lint
