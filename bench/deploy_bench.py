@@ -20,11 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from python_stacks.app_builder import load_configs  # noqa: E402
+from python_stacks.stacks import load_configs  # noqa: E402
 from tools.deploy import Deployment  # noqa: E402
 from tools.emulator import Emulator  # noqa: E402
 from tools.synth import synth  # noqa: E402
-
 
 
 def timed(work) -> float:  # type: ignore[no-untyped-def]

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from python_stacks.settings import WORKSPACES  # noqa: E402
+from python_stacks.workspace import WORKSPACES  # noqa: E402
 from tools.emulator import Emulator  # noqa: E402
 from tools.tf import CACHE_DIR, terraform_binary, terraform_env  # noqa: E402
 

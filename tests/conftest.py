@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from python_stacks import runtime
+from python_stacks import fast_imports
 
 # Before any cdktf import: jsii caches and temporary folders go to the project cache.
-runtime.prepare()
+fast_imports.prepare()
 
 from python_stacks.config import EXAMPLE_AWS_ZONE, SELECTING_VARIABLES  # noqa: E402
 from tests.support.stacks import Synthesized, synthesize  # noqa: E402
@@ -26,7 +26,7 @@ WORKSPACES = ("dev", "staging", "prod")
 def lambda_zip() -> Path:
     """The shared ZIP the stacks deploy (``make package``; a no-op when it is up to date)."""
     subprocess.run([sys.executable, "-m", "tools.package"], check=True, stdout=subprocess.DEVNULL)
-    from python_stacks.artifact import lambda_zip_path
+    from python_stacks.aws.lambda_package import lambda_zip_path
 
     return lambda_zip_path()
 

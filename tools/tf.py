@@ -18,7 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
-from python_stacks.errors import UserError, exit_on_user_error
+from python_stacks import UserError, exit_on_user_error
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("TRADING_CACHE_DIR", ROOT / ".cache"))

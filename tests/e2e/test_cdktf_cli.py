@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from python_stacks.account_stack import cloudwatch_role_name
-from python_stacks.app_builder import load_configs
 from python_stacks.config import SELECTING_VARIABLES
 from python_stacks.constants import REGION
+from python_stacks.stacks import load_configs
+from python_stacks.stacks.account import cloudwatch_role_name
 from tests.e2e.emulator_noise import EMULATOR_NOISE
 from tests.support.sweep import kms_keys_pending_deletion, leftovers
 from tools.cdktf_cli import ensure_cli

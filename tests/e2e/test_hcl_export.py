@@ -18,7 +18,7 @@ from typing import Any
 import hcl2
 import pytest
 
-from python_stacks.settings import WORKSPACES
+from python_stacks.workspace import WORKSPACES
 from tools.hcl_export import stack_files
 from tools.tf import terraform_binary, terraform_env
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from python_stacks.app_builder import load_configs
+from python_stacks.stacks import load_configs
 from tests.e2e.emulator_noise import EMULATOR_NOISE
 from tests.support.sweep import final_snapshots, kms_keys_pending_deletion, leftovers
 from tools.deploy import Deployment

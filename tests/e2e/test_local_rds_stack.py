@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from python_stacks.app_builder import load_configs
+from python_stacks.stacks import load_configs
 from tests.support import local_rds
 from tools.deploy import Deployment
 from tools.emulator import Emulator, aws_client

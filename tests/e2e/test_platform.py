@@ -31,8 +31,8 @@ from urllib.parse import urlparse
 import pymysql
 import pytest
 
-from python_stacks.app_builder import load_configs
 from python_stacks.config import StackConfig
+from python_stacks.stacks import load_configs
 from tests.support import local_rds
 from tests.support.awscurl import Answer, awscurl
 from tools.deploy import Deployment

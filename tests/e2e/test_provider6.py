@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from python_stacks.settings import WORKSPACES
+from python_stacks.workspace import WORKSPACES
 from tools.provider6_check import Use, findings, removed_between, uses_in_hcl, uses_in_json
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -55,7 +55,7 @@ class Synthesized:
 
 
 def synthesize(workspaces: Iterable[str], outdir: Path, env: Mapping[str, str]) -> Synthesized:
-    from python_stacks.app_builder import build_app, load_configs
+    from python_stacks.stacks import build_app, load_configs
 
     build_app(load_configs(workspaces, env), outdir=outdir).synth()
     return Synthesized(outdir)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import hcl2
 
-from python_stacks.account_stack import MODULE_ID, ROLE_ADDRESS, cloudwatch_role_name
-from python_stacks.app_builder import load_configs
 from python_stacks.backend import local_state_dir
 from python_stacks.constants import REGION
+from python_stacks.stacks import load_configs
+from python_stacks.stacks.account import MODULE_ID, ROLE_ADDRESS, cloudwatch_role_name
 from tests.conftest import WORKSPACES
 from tests.support.stacks import Synthesized
 from tools.deploy import Deployment

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from python_stacks.settings import WORKSPACES
+from python_stacks.workspace import WORKSPACES
 from tests.support.stacks import Stack, Synthesized
 
 ALL = tuple(WORKSPACES)
@@ -183,7 +183,7 @@ def test_tls_verifies_the_server_when_the_zip_carries_the_rds_ca_bundle(tmp_path
     import shutil
     import zipfile
 
-    from python_stacks.compute import database_tls_environment
+    from python_stacks.aws.lambda_package import database_tls_environment
     from tests.support.stacks import synthesize
     from tools.package import CA_BUNDLE_PATH
 
@@ -333,7 +333,7 @@ def test_prod_keeps_warm_environments_on_the_live_alias(synth: Synthesized, work
 
 
 def test_provisioned_concurrency_cannot_exceed_the_reservation() -> None:
-    from python_stacks.settings import ComputeSettings
+    from python_stacks.workspace import ComputeSettings
 
     message = "api_provisioned_concurrency 11 must be between 0 and api_reserved_concurrency 10"
     with pytest.raises(ValueError, match=message):

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from python_stacks.artifact import MissingArtifactError, rebuild_reason
+from python_stacks import EXIT_USER_ERROR, UserError, exit_on_user_error, one_line
+from python_stacks.aws.lambda_package import MissingArtifactError, rebuild_reason
 from python_stacks.backend import BackendConfigError
 from python_stacks.config import ConfigError
-from python_stacks.errors import EXIT_USER_ERROR, UserError, exit_on_user_error, one_line
-from python_stacks.naming import InvalidSuffixError
-from python_stacks.settings import UnknownWorkspaceError
 from python_stacks.target import InvalidTargetError
+from python_stacks.workspace import InvalidSuffixError, UnknownWorkspaceError
 from tools.cdktf_cli import CliSetupError, reaches_aws, synthesizes
 from tools.synth import PackageFailedError
 from tools.tf import TerraformSetupError
@@ -54,8 +53,8 @@ CASES = {
     "app.py, no workspace": ([PY, "app.py"], {},
                              "error: no workspace selected: set TF_WORKSPACE to one of: dev, staging, prod"),
     "app.py, bad suffix": ([PY, "app.py"], {"TF_WORKSPACE": "dev", "ENVIRONMENT_SUFFIX": "Dev_1"},
-                           "error: invalid environment suffix 'Dev_1': use 1-21 lower-case letters, digits or '-', "
-                           "starting with a letter or digit"),
+                           "error: invalid environment suffix 'Dev_1': use 1-21 lower-case letters or digits, words joined "
+                           "by single '-'"),
     "app.py, bad target": ([PY, "app.py"], {"TF_WORKSPACE": "dev", "TARGET": "gcp"},
                            "error: unknown TARGET 'gcp': valid targets are local, aws"),
     "app.py, half a backend": ([PY, "app.py"], {"TF_WORKSPACE": "dev", "TF_BACKEND": "s3"},

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from python_stacks.fast_imports import HOOK_NAME, NODE_HOOK, NODE_PACKAGE
-from python_stacks.settings import WORKSPACES
+from python_stacks.workspace import WORKSPACES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from python_stacks.base import AWS_PROVIDER_CONSTRAINT
 from python_stacks.constants import LOG_RETENTION_DAYS, S3_EXPIRATION_DAYS
-from python_stacks.settings import WORKSPACES
+from python_stacks.stacks.workspace_stack import AWS_PROVIDER_CONSTRAINT
+from python_stacks.workspace import WORKSPACES
 from tests.support.stacks import Synthesized
 
 ALL = tuple(WORKSPACES)

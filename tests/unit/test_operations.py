@@ -14,19 +14,19 @@ from typing import Any
 import hcl2
 import pytest
 
-from python_stacks.operations import (
+from python_stacks.aws.lambda_package import trade_metrics_namespace
+from python_stacks.aws.operations import (
     AURORA_PAGING_ALARMS,
     TRADE_METRICS,
     TRADE_ROUTES,
     WatchedFunction,
-    trade_metrics_namespace,
 )
-from python_stacks.naming import Naming
-from python_stacks.settings import (
+from python_stacks.workspace import (
     OPERATIONS,
     WORKSPACES,
     AlertSubscription,
     InvalidOperationsSettingError,
+    Naming,
     OperationsSettings,
 )
 from tests.policy.rules import TRADE_ROUTES as POLICY_TRADE_ROUTES
