@@ -336,6 +336,12 @@ class Naming:
         return f"/aws/{service_path}/{self.name(resource_type)}"
 
 
+def final_snapshot_prefix(naming: Naming) -> str:
+    """What every final snapshot of the workspace's cluster is named with: tf_modules/aurora names it
+    ``aurora-final-<suffix>-<YYYYMMDDhhmmss>`` (tests/contract/test_shared_rules.py holds the two together)."""
+    return f"aurora-final-{naming.environment_suffix}-"
+
+
 # --- stack names ----------------------------------------------------------------------------------------------------
 
 # Account-wide settings, shared by every workspace, run in Terraform's default workspace.
@@ -343,12 +349,20 @@ ACCOUNT_STACK_ID = "account-settings"
 ACCOUNT_WORKSPACE = "default"
 
 
+def data_protection_stack_name(naming: Naming) -> str:
+    return naming.name("data-protection")
+
+
+def trading_stack_name(naming: Naming) -> str:
+    return naming.name("trading")
+
+
 def data_protection_stack_id(config: StackConfig) -> str:
-    return config.naming.name("data-protection")
+    return data_protection_stack_name(config.naming)
 
 
 def trading_stack_id(config: StackConfig) -> str:
-    return config.naming.name("trading")
+    return trading_stack_name(config.naming)
 
 
 def workspace_stack_ids(config: StackConfig) -> tuple[str, str]:

@@ -29,8 +29,10 @@ def module_main(synth: Synthesized) -> dict:
 def test_trading_stacks_declare_what_they_need_so_the_cli_orders_deploy_and_destroy(synth: Synthesized) -> None:
     manifest = json.loads((synth.outdir / "manifest.json").read_text())["stacks"]
     for workspace in WORKSPACES:
-        assert sorted(manifest[f"trading-{workspace}"]["dependencies"]) == ["account-settings",
-                                                                            f"data-protection-{workspace}"]
+        assert sorted(manifest[f"trading-{workspace}"]["dependencies"]) == [
+            "account-settings",
+            f"data-protection-{workspace}",
+        ]
         assert manifest[f"data-protection-{workspace}"]["dependencies"] == []
     assert manifest["account-settings"]["dependencies"] == []
 

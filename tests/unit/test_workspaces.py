@@ -161,6 +161,7 @@ def test_plain_validate_works_in_the_default_workspace(synth: Synthesized, tmp_p
         env = terraform_env(clean_env)
         env.pop("TF_WORKSPACE", None)
         for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
-            result = subprocess.run([terraform_binary(), *args], cwd=directory, env=env, capture_output=True,
-                                    text=True, timeout=300)
+            result = subprocess.run(
+                [terraform_binary(), *args], cwd=directory, env=env, capture_output=True, text=True, timeout=300
+            )
             assert result.returncode == 0, f"{name}: terraform {args[0]}: {result.stdout}{result.stderr}"
