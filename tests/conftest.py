@@ -16,10 +16,11 @@ from python_stacks import fast_imports
 fast_imports.prepare()
 
 from python_stacks.config import EXAMPLE_AWS_ZONE, SELECTING_VARIABLES  # noqa: E402
+from python_stacks.workspace import WORKSPACES as _SETTINGS  # noqa: E402
 from tests.support.stacks import Synthesized, synthesize  # noqa: E402
 from tools.emulator import Emulator  # noqa: E402
 
-WORKSPACES = ("dev", "staging", "prod")
+WORKSPACES = tuple(_SETTINGS)  # dev, staging, prod: python_stacks/workspace.py is the one list
 
 
 @pytest.fixture(scope="session")
