@@ -103,15 +103,19 @@ def install_node_hook(cache_dir: Path) -> Path | None:
 
 def _remove_node_hook() -> None:
     """Drop a hook inherited from a parent process that ran the fast path, so the stock path stays stock."""
-    current = os.environ.get("NODE_OPTIONS", "")
-    if HOOK_NAME not in current:
-        return
-    kept = re.sub(rf'--require(?:=|\s+)(?:"[^"]*{re.escape(HOOK_NAME)}"|\S*{re.escape(HOOK_NAME)})', "", current)
-    kept = " ".join(kept.split())
-    if kept:
-        os.environ["NODE_OPTIONS"] = kept
-    else:
+    kept = _without_hook(os.environ.get("NODE_OPTIONS"))
+    if kept is None:
         os.environ.pop("NODE_OPTIONS", None)
+    else:
+        os.environ["NODE_OPTIONS"] = kept
+
+
+def _without_hook(node_options: str | None) -> str | None:
+    """``node_options`` without our preload hook; None when nothing else is left."""
+    if node_options is None or HOOK_NAME not in node_options:
+        return node_options
+    kept = re.sub(rf'--require(?:=|\s+)(?:"[^"]*{re.escape(HOOK_NAME)}"|\S*{re.escape(HOOK_NAME)})', "", node_options)
+    return " ".join(kept.split()) or None
 
 
 # NODE_OPTIONS before ``prepare`` added the preload hook (None: unset), for ``child_environment``.
@@ -132,7 +136,8 @@ def prepare(cache_dir: Path | None = None) -> None:
     # Node 20 is what Debian 12 ships; jsii 1.x still runs on it (see docs/decisions/0005-cdktf-toolchain.md).
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     if _original_node_options is _UNSET:
-        _original_node_options = os.environ.get("NODE_OPTIONS")
+        # A hook inherited from a parent that ran prepare() is ours too: children get NODE_OPTIONS without it.
+        _original_node_options = _without_hook(os.environ.get("NODE_OPTIONS"))
     install()
     install_node_hook(cache)
 

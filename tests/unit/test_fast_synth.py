@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from python_stacks import fast_imports
 from python_stacks.fast_imports import HOOK_NAME, NODE_HOOK, NODE_PACKAGE
 from python_stacks.workspace import WORKSPACES
 
@@ -132,3 +133,13 @@ def test_node_hook_defers_provider_submodules_until_first_use(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     # The provider index loads without touching broken.js until it is asked for; other packages stay eager.
     assert result.stdout.splitlines() == ["good", "loaded broken", "eager: loaded broken"]
+
+
+def test_programs_started_after_prepare_do_not_inherit_the_node_hook() -> None:
+    # tests/conftest.py ran fast_imports.prepare(): this process carries the hook, its children must not.
+    if fast_imports.stock_requested():
+        pytest.skip("TRADING_STOCK_IMPORTS=1: no hook was added")
+    assert HOOK_NAME in os.environ.get("NODE_OPTIONS", "")
+    assert HOOK_NAME not in fast_imports.child_environment().get("NODE_OPTIONS", "")
+    kept = fast_imports.child_environment({"PATH": "/bin", "NODE_OPTIONS": f"--require={HOOK_NAME}"})
+    assert kept["PATH"] == "/bin" and HOOK_NAME not in kept.get("NODE_OPTIONS", "")
