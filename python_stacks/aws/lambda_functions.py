@@ -9,6 +9,7 @@ addresses derive from those paths, so deployed state stays where it is.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from cdktf import AssetType, Fn, TerraformAsset
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -77,38 +78,37 @@ class LambdaSecurityGroup(Construct):
             vpc_id=vpc_id,
             tags={"Name": name},
         )
+        # The rules a function needs before it can reach AWS APIs and the database: a deploy-time invocation
+        # (the migration) waits for all of them.
+        self.egress_rules: list[SecurityGroupRule] = []
         # No "quarantine" group for destroy: Lambda releases its interfaces late whatever group they are moved to,
         # and the provider already waits for them before deleting this group and the subnets (docs/decisions/0010).
         # Secrets Manager, KMS and X-Ray are reached over HTTPS through the NAT gateway (docs/decisions/0006).
-        https = SecurityGroupRule(
-            self,
+        self._egress(
             "egress-https",
-            type="egress",
-            security_group_id=self.security_group.id,
-            protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
+            HTTPS_PORT,
+            "AWS APIs (Secrets Manager, KMS, X-Ray) over HTTPS",
             cidr_blocks=["0.0.0.0/0"],
-            description="AWS APIs (Secrets Manager, KMS, X-Ray) over HTTPS",
         )
-        # The rules a function needs before it can reach AWS APIs and the database: a deploy-time invocation
-        # (the migration) waits for all of them.
-        self.egress_rules: list[SecurityGroupRule] = [https]
 
     def allow_database(self, database_security_group_id: str) -> None:
         """Egress to the cluster's own security group on the MySQL port."""
-        mysql = SecurityGroupRule(
-            self,
-            "egress-mysql",
-            type="egress",
-            security_group_id=self.security_group.id,
-            protocol="tcp",
-            from_port=MYSQL_PORT,
-            to_port=MYSQL_PORT,
-            source_security_group_id=database_security_group_id,
-            description="Aurora MySQL",
+        self._egress("egress-mysql", MYSQL_PORT, "Aurora MySQL", source_security_group_id=database_security_group_id)
+
+    def _egress(self, construct_id: str, port: int, description: str, **destination: Any) -> None:
+        self.egress_rules.append(
+            SecurityGroupRule(
+                self,
+                construct_id,
+                type="egress",
+                security_group_id=self.security_group.id,
+                protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=description,
+                **destination,
+            )
         )
-        self.egress_rules.append(mysql)
 
 
 class LambdaFunctions(Construct):
