@@ -12,11 +12,11 @@ import os
 import sys
 from pathlib import Path
 
-from python_stacks.errors import exit_on_user_error
+from python_stacks import exit_on_user_error
 
 
 def main() -> int:
-    from python_stacks.app_builder import load_configs
+    from python_stacks.stacks import load_configs
     from tools.synth import ensure_lambda_zip, register_account_workspace, synth
 
     (config,) = load_configs([os.environ.get("TF_WORKSPACE", "")])

@@ -216,10 +216,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
-    from python_stacks import runtime
+    from python_stacks import fast_imports
 
-    runtime.prepare()
-    from python_stacks.app_builder import load_configs
+    fast_imports.prepare()
+    from python_stacks.stacks import load_configs
     from tools.deploy import Deployment
     from tools.emulator import Emulator, aws_client
     from tools.smoke import api_address

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from python_stacks.app_builder import load_configs
+from python_stacks.stacks import load_configs
 from tools.deploy import Deployment
 from tools.emulator import Emulator
 from tools.synth import synth

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from python_stacks.project import CACHE_DIR, ROOT
-from python_stacks.settings import WORKSPACES
+from python_stacks.workspace import WORKSPACES
 from tools import tf
 from tools.emulator import Emulator
 

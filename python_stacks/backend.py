@@ -19,9 +19,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal
 
-from python_stacks.errors import UserError
+from python_stacks import UserError
 
 if TYPE_CHECKING:
     from cdktf import TerraformStack
@@ -141,9 +141,7 @@ def backend_from_env(env: Mapping[str, str]) -> BackendChoice:
         raise BackendConfigError(f"TF_STATE_LOCK={lock} needs TF_STATE_LOCK_TABLE (the DynamoDB lock table's name)")
     if table is not None and not _TABLE.match(table):
         raise BackendConfigError(f"invalid TF_STATE_LOCK_TABLE {table!r}: expected a DynamoDB table name")
-    return BackendChoice(
-        S3State(bucket=bucket, region=region, kms_key_id=kms_key_id, lock=cast(LockKind, lock), lock_table=table)
-    )
+    return BackendChoice(S3State(bucket=bucket, region=region, kms_key_id=kms_key_id, lock=lock, lock_table=table))
 
 
 def local_state_dir(outdir: Path, stack_id: str) -> Path:

@@ -7,19 +7,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from python_stacks import UserError
 from python_stacks.backend import LOCAL, BackendChoice, BackendConfigError, backend_from_env
-from python_stacks.errors import UserError
-from python_stacks.naming import Naming
-from python_stacks.settings import WorkspaceSettings, settings_for
 from python_stacks.target import Target, target_for
+from python_stacks.workspace import Naming, WorkspaceSettings, settings_for
 
 DEFAULT_DOMAIN = "trading.example.com"
 # What tools and tests use to synthesize the real-AWS configuration without an account (policy gate, diagram, HCL
 # export, provider-6 check); a deployment names its own domain and zone, which the preflight looks up.
 EXAMPLE_AWS_ZONE = {"TRADING_DOMAIN": DEFAULT_DOMAIN, "TRADING_HOSTED_ZONE_ID": "Z0000000000EXAMPLE"}
 _DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-# As tf_modules/api validates zone_id: AWS ids start with Z today, but only the shape is documented.
-_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")
+# The one definition of a hosted-zone id; tf_modules/api validates zone_id with the same regex
+# (tests/contract/test_shared_rules.py). AWS ids start with Z today, but only the shape is documented.
+ZONE_ID_PATTERN = r"^[A-Z0-9]{1,32}$"
+_ZONE_ID = re.compile(ZONE_ID_PATTERN)
 
 
 # Every environment variable that selects or shapes a deployment; tools and tests that need a clean slate drop these.

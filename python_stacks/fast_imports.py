@@ -13,6 +13,10 @@ looks a type up in it. The hook touches no other file and leaves the index as it
 
 Neither changes what is synthesized: tests/unit/test_fast_synth.py proves the output byte-identical to the stock
 path for every workspace. ``TRADING_STOCK_IMPORTS=1`` disables both (the benchmark and that test run the stock path).
+
+``prepare()`` is the one call an entry point makes before the first ``jsii``/``cdktf`` import (the jsii node process
+inherits the environment when it starts): caches, temp dir, both hooks. ``child_environment()`` undoes what it changed,
+for tools that start other programs (Terraform, the cdktf CLI, a stock-path synth).
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ import importlib.util
 import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+
+from python_stacks.project import CACHE_DIR
 
 PACKAGE = "cdktf_cdktf_provider_aws"
 NODE_PACKAGE = "@cdktf/provider-aws"
@@ -96,12 +103,54 @@ def install_node_hook(cache_dir: Path) -> Path | None:
 
 def _remove_node_hook() -> None:
     """Drop a hook inherited from a parent process that ran the fast path, so the stock path stays stock."""
-    current = os.environ.get("NODE_OPTIONS", "")
-    if HOOK_NAME not in current:
-        return
-    kept = re.sub(rf'--require(?:=|\s+)(?:"[^"]*{re.escape(HOOK_NAME)}"|\S*{re.escape(HOOK_NAME)})', "", current)
-    kept = " ".join(kept.split())
-    if kept:
-        os.environ["NODE_OPTIONS"] = kept
-    else:
+    kept = _without_hook(os.environ.get("NODE_OPTIONS"))
+    if kept is None:
         os.environ.pop("NODE_OPTIONS", None)
+    else:
+        os.environ["NODE_OPTIONS"] = kept
+
+
+def _without_hook(node_options: str | None) -> str | None:
+    """``node_options`` without our preload hook; None when nothing else is left."""
+    if node_options is None or HOOK_NAME not in node_options:
+        return node_options
+    kept = re.sub(rf'--require(?:=|\s+)(?:"[^"]*{re.escape(HOOK_NAME)}"|\S*{re.escape(HOOK_NAME)})', "", node_options)
+    return " ".join(kept.split()) or None
+
+
+# NODE_OPTIONS before ``prepare`` added the preload hook (None: unset), for ``child_environment``.
+_UNSET = object()
+_original_node_options: object = _UNSET
+
+
+def prepare(cache_dir: Path | None = None) -> None:
+    """Process setup for synthesis: where jsii and cdktf put their files, and the fast binding imports."""
+    global _original_node_options
+    cache = cache_dir or Path(os.environ.get("TRADING_CACHE_DIR", CACHE_DIR))
+    # jsii unpacks ≈ 415 MB of assemblies on first use; keep it in the project cache, not the user's temp dir.
+    os.environ.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(cache / "jsii"))
+    tmp = cache / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    # jsii and cdktf leave kernel and staging folders behind in the temp dir.
+    os.environ["TMPDIR"] = str(tmp)
+    # Node 20 is what Debian 12 ships; jsii 1.x still runs on it (see docs/decisions/0005-cdktf-toolchain.md).
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    if _original_node_options is _UNSET:
+        # A hook inherited from a parent that ran prepare() is ours too: children get NODE_OPTIONS without it.
+        _original_node_options = _without_hook(os.environ.get("NODE_OPTIONS"))
+    install()
+    install_node_hook(cache)
+
+
+def child_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) without the node preload hook ``prepare`` added: a program this process
+    starts (Terraform, the cdktf CLI, a stock-path synth) decides on its own whether it takes the fast path. The cache
+    and temp-dir settings stay: they are where every jsii process of the project should put its files."""
+    result = dict(os.environ if env is None else env)
+    if _original_node_options is _UNSET:
+        return result
+    if _original_node_options is None:
+        result.pop("NODE_OPTIONS", None)
+    else:
+        result["NODE_OPTIONS"] = str(_original_node_options)
+    return result

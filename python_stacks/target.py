@@ -8,9 +8,10 @@ and is explained in docs/decisions/0004-local-emulator-target.md; the stack read
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlparse
 
-from python_stacks.errors import UserError
+from python_stacks import UserError
 
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 # The emulator accepts any credentials; these are the ones every local client presents.
@@ -59,7 +60,7 @@ class Target:
     def is_local(self) -> bool:
         return self.endpoint is not None
 
-    def provider_settings(self) -> dict[str, object]:
+    def provider_settings(self) -> dict[str, Any]:
         """Extra AwsProvider keyword arguments for this target."""
         if not self.is_local:
             return {}
@@ -74,7 +75,7 @@ class Target:
             "endpoints": [{service: self.endpoint for service in AWS_SERVICES}],
         }
 
-    def s3_backend_settings(self) -> dict[str, object]:
+    def s3_backend_settings(self) -> dict[str, Any]:
         """Extra S3Backend keyword arguments for this target (the `endpoints` form needs Terraform >= 1.6)."""
         if not self.is_local:
             return {}

@@ -10,23 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from python_stacks import runtime
+from python_stacks import fast_imports
 
 # Before any cdktf import: jsii caches and temporary folders go to the project cache.
-runtime.prepare()
+fast_imports.prepare()
 
 from python_stacks.config import EXAMPLE_AWS_ZONE, SELECTING_VARIABLES  # noqa: E402
+from python_stacks.workspace import WORKSPACES as _SETTINGS  # noqa: E402
 from tests.support.stacks import Synthesized, synthesize  # noqa: E402
 from tools.emulator import Emulator  # noqa: E402
 
-WORKSPACES = ("dev", "staging", "prod")
+WORKSPACES = tuple(_SETTINGS)  # dev, staging, prod: python_stacks/workspace.py is the one list
 
 
 @pytest.fixture(scope="session")
 def lambda_zip() -> Path:
     """The shared ZIP the stacks deploy (``make package``; a no-op when it is up to date)."""
     subprocess.run([sys.executable, "-m", "tools.package"], check=True, stdout=subprocess.DEVNULL)
-    from python_stacks.artifact import lambda_zip_path
+    from python_stacks.aws.lambda_package import lambda_zip_path
 
     return lambda_zip_path()
 
@@ -41,7 +42,6 @@ def synth(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Synthes
 def synth_aws(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Synthesized:
     """All workspaces for the real-AWS target."""
     return synthesize(WORKSPACES, tmp_path_factory.mktemp("synth-aws"), {"TARGET": "aws", **EXAMPLE_AWS_ZONE})
-
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from python_stacks.errors import UserError, exit_on_user_error
+from python_stacks import UserError, exit_on_user_error
 from python_stacks.project import ROOT
 from tools.tf import tooling_env
 
@@ -101,7 +101,7 @@ def reaches_aws(argv: Sequence[str]) -> bool:
 def preflight(argv: Sequence[str]) -> None:
     """What the app would reject, rejected here first in one line; the ZIP built when missing or stale; the local
     emulator running when the command needs it."""
-    from python_stacks.app_builder import load_configs
+    from python_stacks.stacks import load_configs
     from tools.synth import ensure_lambda_zip
 
     (config,) = load_configs([os.environ.get("TF_WORKSPACE", "")])

@@ -22,11 +22,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_stacks.app_builder import load_configs
+from python_stacks import exit_on_user_error
 from python_stacks.config import StackConfig
-from python_stacks.errors import exit_on_user_error
 from python_stacks.project import ROOT
-from python_stacks.stack_names import ACCOUNT_STACK_ID, workspace_stack_ids
+from python_stacks.stacks import load_configs
+from python_stacks.workspace import ACCOUNT_STACK_ID, workspace_stack_ids
 from tools import tf
 from tools.synth import ensure_lambda_zip, synth
 

@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from python_stacks.errors import exit_on_user_error
+from python_stacks import exit_on_user_error
 from python_stacks.project import CACHE_DIR, ROOT
-from python_stacks.settings import WORKSPACES as _SETTINGS
+from python_stacks.workspace import WORKSPACES as _SETTINGS
 from tools import tf
 from tools.cdktf_cli import CliInstallError, ensure_cli
 from tools.package import zip_for

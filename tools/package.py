@@ -36,6 +36,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from python_stacks.aws.lambda_package import CA_BUNDLE_PATH
 from python_stacks.project import CACHE_DIR, ROOT
 
 HANDLERS = ROOT / "handlers"
@@ -61,7 +62,6 @@ PLACEHOLDER_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "placeholder",
 }
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-CA_BUNDLE_PATH = "certs/rds-ca-bundle.pem"
 MAX_SIZE_BYTES = 1_572_864  # 1.5 MiB: the size budget of the artifact
 
 # Installer byproducts that differ between machines or runs and are useless at run time.

@@ -26,11 +26,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from python_stacks.app_builder import load_configs
+from python_stacks import UserError
+from python_stacks.aws.lambda_package import MIGRATE, TRADES_API
 from python_stacks.config import StackConfig
 from python_stacks.constants import MIGRATION_RESERVED_CONCURRENCY
-from python_stacks.errors import USER_ERRORS
-from python_stacks.functions import MIGRATE, TRADES_API
+from python_stacks.stacks import load_configs
 
 # AWS refuses a reservation that leaves fewer unreserved executions than this in the account.
 UNRESERVED_MINIMUM = 100
@@ -360,7 +360,7 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     try:
         (config,) = load_configs([args.workspace])
-    except USER_ERRORS as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"preflight: workspace {config.workspace} ({config.target.name})", flush=True)

@@ -201,8 +201,8 @@ def _provider_uses(type_: str, body: Mapping[str, Any], where: str) -> Iterator[
 # Runs in each environment: the arguments and attributes its bindings know for the given types.
 SCHEMA_SCRIPT = r"""
 import importlib, inspect, json, sys
-from python_stacks import runtime
-runtime.prepare()
+from python_stacks import fast_imports
+fast_imports.prepare()
 META = {"connection", "count", "depends_on", "for_each", "lifecycle", "provider", "provisioners", "scope", "id_"}
 out = {}
 for key in sys.argv[1:]:

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from python_stacks.errors import UserError
+from python_stacks import UserError
 from python_stacks.project import CACHE_DIR
 
 STAMP = ".requirements.sha256"

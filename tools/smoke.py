@@ -211,8 +211,8 @@ def _outputs(config: StackConfig, outdir: Path) -> Mapping[str, object]:
 
 
 def main(argv: list[str]) -> int:
-    from python_stacks.app_builder import load_configs
-    from python_stacks.errors import USER_ERRORS
+    from python_stacks import UserError
+    from python_stacks.stacks import load_configs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", default=os.environ.get("WORKSPACE") or os.environ.get("TF_WORKSPACE") or "dev")
@@ -220,7 +220,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         (config,) = load_configs([args.workspace])
-    except USER_ERRORS as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:

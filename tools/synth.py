@@ -14,15 +14,13 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from python_stacks import runtime
-from python_stacks.app_builder import load_configs
-from python_stacks.artifact import explicit_zip, lambda_zip_path, rebuild_reason
+from python_stacks import UserError, exit_on_user_error, fast_imports
+from python_stacks.aws.lambda_package import explicit_zip, lambda_zip_path, rebuild_reason
 from python_stacks.backend import local_state_dir
 from python_stacks.config import EXAMPLE_AWS_ZONE, StackConfig
-from python_stacks.errors import UserError, exit_on_user_error
 from python_stacks.project import ROOT
-from python_stacks.settings import WORKSPACES
-from python_stacks.stack_names import ACCOUNT_STACK_ID, workspace_stack_ids
+from python_stacks.stacks import load_configs
+from python_stacks.workspace import ACCOUNT_STACK_ID, WORKSPACES, workspace_stack_ids
 from tools.package import ca_bundle_mismatch
 
 
@@ -70,8 +68,8 @@ def register_account_workspace(config: StackConfig, outdir: Path) -> None:
 
 def synth(configs: list[StackConfig], outdir: Path) -> list[Path]:
     """Synthesize and return the stack directories written, in order."""
-    runtime.prepare()
-    from python_stacks.app_builder import build_app
+    fast_imports.prepare()
+    from python_stacks.stacks import build_app
 
     # cdktf's App creates only the last folder of its output path.
     outdir.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from python_stacks.errors import UserError, exit_on_user_error
+from python_stacks import UserError, exit_on_user_error
 from python_stacks.project import CACHE_DIR
 
 # Places where machine images conventionally keep an unpacked provider mirror (see docs/decisions).

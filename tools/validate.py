@@ -11,12 +11,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from python_stacks.app_builder import load_configs
+from python_stacks import UserError
 from python_stacks.config import StackConfig
-from python_stacks.errors import USER_ERRORS
 from python_stacks.project import ROOT
-from python_stacks.settings import WORKSPACES
-from python_stacks.stack_names import ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE, workspace_stack_ids
+from python_stacks.stacks import load_configs
+from python_stacks.workspace import ACCOUNT_STACK_ID, ACCOUNT_WORKSPACE, WORKSPACES, workspace_stack_ids
 from tools import tf
 
 
@@ -50,7 +49,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         configs = load_configs(args.workspaces or list(WORKSPACES))
-    except USER_ERRORS as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     stacks = stack_dirs(args.outdir, configs)

@@ -15,11 +15,15 @@ EMULATOR_NOISE: set[tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     ("module.aurora.aws_rds_cluster.this", _UPDATE, ("scaling_configuration",)),
     # moto does not keep Performance Insights settings of cluster instances.
     *{
-        (f"module.aurora.aws_rds_cluster_instance.{instance}", _UPDATE, (
-            "performance_insights_enabled",
-            "performance_insights_kms_key_id",
-            "performance_insights_retention_period",
-        ))
+        (
+            f"module.aurora.aws_rds_cluster_instance.{instance}",
+            _UPDATE,
+            (
+                "performance_insights_enabled",
+                "performance_insights_kms_key_id",
+                "performance_insights_retention_period",
+            ),
+        )
         for instance in ("writer", 'readers["reader-1"]', 'readers["reader-2"]')
     },
 }

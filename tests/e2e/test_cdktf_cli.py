@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from python_stacks.account_stack import cloudwatch_role_name
-from python_stacks.app_builder import load_configs
 from python_stacks.config import SELECTING_VARIABLES
 from python_stacks.constants import REGION
+from python_stacks.stacks import load_configs
+from python_stacks.stacks.account import cloudwatch_role_name
 from tests.e2e.emulator_noise import EMULATOR_NOISE
 from tests.support.sweep import kms_keys_pending_deletion, leftovers
 from tools.cdktf_cli import ensure_cli
@@ -63,8 +63,9 @@ class Project:
         return self.root / "cdktf.out"
 
     def run(self, command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(command, cwd=self.root, env={**self.env, **env}, capture_output=True, text=True,
-                              timeout=TIMEOUT)
+        return subprocess.run(
+            command, cwd=self.root, env={**self.env, **env}, capture_output=True, text=True, timeout=TIMEOUT
+        )
 
     def cdktf(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         """The documented way: tools/cdktf-cli/cdktf of the copy."""
@@ -83,8 +84,16 @@ class Project:
 
 def copy_project(target: Path) -> None:
     """What a clone holds (tracked and new, unignored files), with their times, so make sees nothing to rebuild."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = ROOT / name
         if source.is_file():
@@ -101,17 +110,19 @@ def project(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Ite
     root = tmp_path_factory.mktemp("cdktf-cli") / "trading"
     copy_project(root)
     env = {k: v for k, v in os.environ.items() if k not in (*SELECTING_VARIABLES, "NODE_OPTIONS")}
-    env.update({
-        "TF_WORKSPACE": "dev",
-        "ENVIRONMENT_SUFFIX": SUFFIX,
-        "TRADING_DOMAIN": DOMAIN,
-        "TARGET": "local",
-        "LOCAL_AWS_ENDPOINT": emulator.endpoint,
-        # The checkout's caches: Lambda dependencies for the ZIP, jsii, the Terraform CLI config, emulator PIDs.
-        "TRADING_CACHE_DIR": str(CACHE_DIR),
-        "CI": "1",  # plain progress lines from the CLI
-        "FORCE_COLOR": "0",
-    })
+    env.update(
+        {
+            "TF_WORKSPACE": "dev",
+            "ENVIRONMENT_SUFFIX": SUFFIX,
+            "TRADING_DOMAIN": DOMAIN,
+            "TARGET": "local",
+            "LOCAL_AWS_ENDPOINT": emulator.endpoint,
+            # The checkout's caches: Lambda dependencies for the ZIP, jsii, the Terraform CLI config, emulator PIDs.
+            "TRADING_CACHE_DIR": str(CACHE_DIR),
+            "CI": "1",  # plain progress lines from the CLI
+            "FORCE_COLOR": "0",
+        }
+    )
     yield Project(root, env, emulator.endpoint)
 
 
@@ -121,7 +132,7 @@ def by_stack(output: str, stacks: list[str]) -> list[tuple[str, str]]:
     for line in output.splitlines():
         named = next((s for s in stacks if re.match(rf"{re.escape(s)}\s", line)), None)
         current = named or current
-        attributed.append((current, line[len(named):].strip() if named else line.strip()))
+        attributed.append((current, line[len(named) :].strip() if named else line.strip()))
     return attributed
 
 
@@ -133,13 +144,16 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 def test_under_the_cli_a_user_error_is_one_line_and_a_fresh_clone_builds_its_zip(project: Project) -> None:
     wrong = project.cdktf("deploy", "*", "--auto-approve", TF_WORKSPACE="qa")
     assert (wrong.returncode, wrong.stderr.splitlines()) == (
-        2, ["error: unknown workspace 'qa': valid workspaces are dev, staging, prod"]), wrong.stderr
+        2,
+        ["error: unknown workspace 'qa': valid workspaces are dev, staging, prod"],
+    ), wrong.stderr
     # A fresh clone has no ZIP; building it can fail for reasons of the machine (here: no CPython 3.12).
     zip_path = project.root / "dist" / "lambda.zip"
     assert not zip_path.exists()
     failed = project.cdktf("synth", LAMBDA_PYTHON="/bin/false")
-    assert failed.stderr.splitlines() == ["error: building the shared Lambda ZIP failed: /bin/false is not CPython "
-                                          "3.12 (`make package` shows it all)"], failed.stdout + failed.stderr
+    assert failed.stderr.splitlines() == [
+        "error: building the shared Lambda ZIP failed: /bin/false is not CPython 3.12 (`make package` shows it all)"
+    ], failed.stdout + failed.stderr
     assert failed.returncode == 2 and "Traceback" not in failed.stdout
     ok(project.cdktf("synth"))
     assert zip_path.is_file(), "the CLI path built the ZIP"
@@ -165,8 +179,9 @@ def test_the_cli_deploys_every_stack_of_dev_in_one_command(project: Project, tmp
     lines = by_stack(out, ["account-settings", f"data-protection-{SUFFIX}", f"trading-{SUFFIX}"])
     done = {stack: i for i, (stack, line) in enumerate(lines) if line.startswith(("Apply complete!", "No changes."))}
     assert len(done) == 3, out
-    first_read = next(i for i, (stack, line) in enumerate(lines)
-                      if stack == f"trading-{SUFFIX}" and "Reading..." in line)
+    first_read = next(
+        i for i, (stack, line) in enumerate(lines) if stack == f"trading-{SUFFIX}" and "Reading..." in line
+    )
     assert done["account-settings"] < first_read and done[f"data-protection-{SUFFIX}"] < first_read
     outputs = json.loads(outputs_file.read_text())
     trading = outputs[f"trading-{SUFFIX}"]

@@ -18,7 +18,7 @@ from typing import Any
 import hcl2
 import pytest
 
-from python_stacks.settings import WORKSPACES
+from python_stacks.workspace import WORKSPACES
 from tools.hcl_export import stack_files
 from tools.tf import terraform_binary, terraform_env
 
@@ -33,7 +33,11 @@ def exported(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Path
     env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "TF_WORKSPACE")}
     result = subprocess.run(
         [sys.executable, "-m", "tools.hcl_export", "--outdir", str(outdir)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     assert result.returncode == 0, f"hcl export failed:\n{result.stdout}\n{result.stderr}"
     valid = re.search(r"(\d+)/(\d+) stacks valid as plain HCL", result.stdout)
@@ -79,8 +83,11 @@ def test_workspace_guard_is_a_precondition_block(exported: Path, workspace: str)
     # On a terraform_data resource (python_stacks/base.py): checked at plan and apply, not by validate.
     for kind in ("data-protection", "trading"):
         resources = parse(stack_files(exported)[f"{workspace}/{kind}-{workspace}"])["resource"]
-        (guard,) = [block['"terraform_data"']['"workspace_guard"'] for block in resources
-                    if '"workspace_guard"' in block.get('"terraform_data"', {})]
+        (guard,) = [
+            block['"terraform_data"']['"workspace_guard"']
+            for block in resources
+            if '"workspace_guard"' in block.get('"terraform_data"', {})
+        ]
         (lifecycle,) = guard["lifecycle"]
         (precondition,) = lifecycle["precondition"]
         assert precondition["condition"] == f'${{terraform.workspace == "{workspace}"}}'
@@ -122,6 +129,7 @@ def test_plain_validate_passes_in_any_workspace(exported: Path) -> None:
     stack = stack_files(exported)["dev/data-protection-dev"].parent
     env = terraform_env()
     env["TF_WORKSPACE"] = "prod"
-    result = subprocess.run([terraform_binary(), "validate", "-no-color"], cwd=stack, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [terraform_binary(), "validate", "-no-color"], cwd=stack, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr

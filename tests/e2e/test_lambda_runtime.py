@@ -28,9 +28,7 @@ from tools.emulator import Emulator, aws_client
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-PARAMETERS_SECRETS_LAYER = (
-    "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:11"
-)
+PARAMETERS_SECRETS_LAYER = "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:11"
 
 # A handler that reports what it sees; the tests pick what they need from it.
 PROBE = textwrap.dedent(
@@ -200,12 +198,31 @@ def test_the_environment_is_lambdas_and_leaks_nothing_from_the_emulator(lambdas:
     _, seen = lambdas.invoke(name)
     env = seen["env"]
     standard = {
-        "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_LAMBDA_RUNTIME_API", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-        "AWS_XRAY_CONTEXT_MISSING", "AWS_XRAY_DAEMON_ADDRESS", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "LANG",
-        "TZ", "PATH", "LD_LIBRARY_PATH", "PYTHONPATH", "AWS_ENDPOINT_URL",
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_XRAY_CONTEXT_MISSING",
+        "AWS_XRAY_DAEMON_ADDRESS",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "LANG",
+        "TZ",
+        "PATH",
+        "LD_LIBRARY_PATH",
+        "PYTHONPATH",
+        "AWS_ENDPOINT_URL",
     }
     python_adds = {"LC_CTYPE"}  # CPython's locale coercion when the C library lacks LANG's locale
     assert set(env) - python_adds == standard | {"MARKER", "AWS_ENDPOINT_URL_S3"}
@@ -373,7 +390,11 @@ def test_platform_lines_and_the_functions_output_land_in_its_log_group(lambdas: 
     report = messages[5].split("\t")
     assert report[0] == f"REPORT RequestId: {request_id}"
     assert [part.split(":")[0] for part in report[1:]] == [
-        "Duration", "Billed Duration", "Memory Size", "Max Memory Used", "Init Duration"
+        "Duration",
+        "Billed Duration",
+        "Memory Size",
+        "Max Memory Used",
+        "Init Duration",
     ]
 
 
@@ -555,8 +576,13 @@ def test_the_shared_zip_runs_and_a_missing_setting_is_a_config_error_at_init(
 ) -> None:
     name = f"api-{uuid.uuid4().hex[:8]}"
     lambdas.client.create_function(
-        FunctionName=name, Runtime="python3.12", Role=lambdas.role, Handler="handlers.api.handler",
-        Code={"ZipFile": lambda_zip.read_bytes()}, MemorySize=512, Timeout=30,
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=lambdas.role,
+        Handler="handlers.api.handler",
+        Code={"ZipFile": lambda_zip.read_bytes()},
+        MemorySize=512,
+        Timeout=30,
     )
     response, error = lambdas.invoke(name, {"httpMethod": "GET", "path": "/health"})
     assert response["FunctionError"] == "Unhandled"

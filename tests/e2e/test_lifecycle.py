@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from python_stacks.app_builder import load_configs
+from python_stacks.stacks import load_configs
 from tests.e2e.emulator_noise import EMULATOR_NOISE
 from tests.support.sweep import final_snapshots, kms_keys_pending_deletion, leftovers
 from tools.deploy import Deployment
@@ -63,13 +63,16 @@ def test_three_workspaces_deploy_side_by_side(lifecycle: Lifecycle) -> None:
     lifecycle.outputs.update(outputs)
     for workspace, out in outputs.items():
         host = "api.trading.example.com" if workspace == "prod" else f"api.{workspace}.trading.example.com"
-        assert re.fullmatch(rf"https://[a-z0-9]+\.execute-api\.us-east-1\.amazonaws\.com/{workspace}",
-                            str(out["api_invoke_url"]))
+        assert re.fullmatch(
+            rf"https://[a-z0-9]+\.execute-api\.us-east-1\.amazonaws\.com/{workspace}", str(out["api_invoke_url"])
+        )
         assert out["api_custom_domain_url"] == f"https://{host}/"
-        assert re.fullmatch(rf"aurora-{workspace}\.cluster-[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com",
-                            str(out["db_writer_endpoint"]))
-        assert re.fullmatch(rf"aurora-{workspace}\.cluster-ro-[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com",
-                            str(out["db_reader_endpoint"]))
+        assert re.fullmatch(
+            rf"aurora-{workspace}\.cluster-[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com", str(out["db_writer_endpoint"])
+        )
+        assert re.fullmatch(
+            rf"aurora-{workspace}\.cluster-ro-[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com", str(out["db_reader_endpoint"])
+        )
         assert str(out["db_secret_arn"]).startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!")
         assert out["function_names"] == [f"trades-api-{workspace}", f"migrate-{workspace}"]
         assert out["kms_key_alias"] == f"alias/trading-us-east-1-{workspace}"
@@ -137,9 +140,7 @@ def _secret_values(node: object, path: str = "") -> list[str]:
 
 def test_state_holds_no_plaintext_secret(lifecycle: Lifecycle) -> None:
     for workspace in WORKSPACES:
-        state = json.loads(
-            lifecycle.deployments[workspace].trading.run(["show", "-json", "-no-color"], stream=False)
-        )
+        state = json.loads(lifecycle.deployments[workspace].trading.run(["show", "-json", "-no-color"], stream=False))
         resources = state["values"]["root_module"]
         assert resources, "the state is not empty"
         leaks = _secret_values(state)
@@ -191,12 +192,24 @@ def test_wrong_workspace_and_unknown_workspace_are_refused(lifecycle: Lifecycle,
     dev = lifecycle.deployments["dev"].trading
     env = dev.env()
     env["TF_WORKSPACE"] = "prod"
-    wrong = subprocess.run([terraform_binary(), "plan", "-input=false", "-no-color", "-lock=false"], cwd=dev.directory,
-                           env=env, capture_output=True, text=True, timeout=600)
+    wrong = subprocess.run(
+        [terraform_binary(), "plan", "-input=false", "-no-color", "-lock=false"],
+        cwd=dev.directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert wrong.returncode == 1
     assert "This configuration was synthesized for workspace 'dev'" in wrong.stderr
-    unknown = subprocess.run(["make", "--no-print-directory", "deploy", "WORKSPACE=qa"], cwd=ROOT,
-                             env=clean_env, capture_output=True, text=True, timeout=600)
+    unknown = subprocess.run(
+        ["make", "--no-print-directory", "deploy", "WORKSPACE=qa"],
+        cwd=ROOT,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert unknown.returncode != 0
     assert "error: unknown workspace 'qa': valid workspaces are dev, staging, prod" in unknown.stderr.splitlines()
 

@@ -80,8 +80,10 @@ def deployed() -> Iterator[Deployed]:
     try:
         ec2, rds = aws_client(emulator.endpoint, "ec2"), aws_client(emulator.endpoint, "rds")
         vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-        subnet = {cidr: ec2.create_subnet(VpcId=vpc, CidrBlock=cidr)["Subnet"]["SubnetId"]
-                  for cidr in ("10.20.1.0/24", "10.20.2.0/24", "10.20.11.0/24", "10.20.12.0/24")}
+        subnet = {
+            cidr: ec2.create_subnet(VpcId=vpc, CidrBlock=cidr)["Subnet"]["SubnetId"]
+            for cidr in ("10.20.1.0/24", "10.20.2.0/24", "10.20.11.0/24", "10.20.12.0/24")
+        }
         lambda_group = ec2.create_security_group(GroupName="lambda", Description="functions", VpcId=vpc)["GroupId"]
         database_group = ec2.create_security_group(GroupName="aurora", Description="cluster", VpcId=vpc)["GroupId"]
         # As the stack does: the functions' group sends only to the database's group, which admits only them.
@@ -89,37 +91,67 @@ def deployed() -> Iterator[Deployed]:
         ec2.revoke_security_group_egress(GroupId=lambda_group, IpPermissions=everywhere)
         ec2.authorize_security_group_egress(GroupId=lambda_group, IpPermissions=_by_group(database_group))
         ec2.authorize_security_group_ingress(GroupId=database_group, IpPermissions=_by_group(lambda_group))
-        rds.create_db_subnet_group(DBSubnetGroupName="aurora", DBSubnetGroupDescription="cluster",
-                                   SubnetIds=[subnet["10.20.1.0/24"], subnet["10.20.2.0/24"]])
+        rds.create_db_subnet_group(
+            DBSubnetGroupName="aurora",
+            DBSubnetGroupDescription="cluster",
+            SubnetIds=[subnet["10.20.1.0/24"], subnet["10.20.2.0/24"]],
+        )
         cluster = rds.create_db_cluster(
-            DBClusterIdentifier="aurora-net", Engine="aurora-mysql", MasterUsername="trading_admin",
-            ManageMasterUserPassword=True, DatabaseName="trading", DBSubnetGroupName="aurora",
+            DBClusterIdentifier="aurora-net",
+            Engine="aurora-mysql",
+            MasterUsername="trading_admin",
+            ManageMasterUserPassword=True,
+            DatabaseName="trading",
+            DBSubnetGroupName="aurora",
             VpcSecurityGroupIds=[database_group],
         )["DBCluster"]
         secret = aws_client(emulator.endpoint, "secretsmanager").get_secret_value(
-            SecretId=cluster["MasterUserSecret"]["SecretArn"])
+            SecretId=cluster["MasterUserSecret"]["SecretArn"]
+        )
         trust = json.dumps({"Version": "2012-10-17", "Statement": []})
         role = aws_client(emulator.endpoint, "iam").create_role(RoleName="fn", AssumeRolePolicyDocument=trust)
         role = role["Role"]["Arn"]
         aws_client(emulator.endpoint, "lambda").create_function(
-            FunctionName="trading-api", Runtime="python3.12", Role=role, Handler="handler.handler",
-            Code={"ZipFile": _zip()}, Publish=True,
-            VpcConfig={"SubnetIds": [subnet["10.20.11.0/24"], subnet["10.20.12.0/24"]],
-                       "SecurityGroupIds": [lambda_group]},
+            FunctionName="trading-api",
+            Runtime="python3.12",
+            Role=role,
+            Handler="handler.handler",
+            Code={"ZipFile": _zip()},
+            Publish=True,
+            VpcConfig={
+                "SubnetIds": [subnet["10.20.11.0/24"], subnet["10.20.12.0/24"]],
+                "SecurityGroupIds": [lambda_group],
+            },
         )
-        yield Deployed(emulator, vpc, "trading-api", lambda_group, database_group, cluster["Endpoint"],
-                       cluster["ReaderEndpoint"], json.loads(secret["SecretString"]))
+        yield Deployed(
+            emulator,
+            vpc,
+            "trading-api",
+            lambda_group,
+            database_group,
+            cluster["Endpoint"],
+            cluster["ReaderEndpoint"],
+            json.loads(secret["SecretString"]),
+        )
     finally:
         emulator.stop()
 
 
-def resolve(deployed: Deployed, host: str | None = None, *, function: str | None = None, qualifier: str = "1",
-            port: int = PORT) -> tuple[int, dict[str, Any]]:
-    query = urllib.parse.urlencode({"function": function or deployed.function, "qualifier": qualifier,
-                                    "host": host or deployed.endpoint, "port": port})
+def resolve(
+    deployed: Deployed, host: str | None = None, *, function: str | None = None, qualifier: str = "1", port: int = PORT
+) -> tuple[int, dict[str, Any]]:
+    query = urllib.parse.urlencode(
+        {
+            "function": function or deployed.function,
+            "qualifier": qualifier,
+            "host": host or deployed.endpoint,
+            "port": port,
+        }
+    )
     try:
-        with urllib.request.urlopen(f"{deployed.emulator.endpoint}/_local_cloud/network/resolve?{query}",
-                                    timeout=10) as response:
+        with urllib.request.urlopen(
+            f"{deployed.emulator.endpoint}/_local_cloud/network/resolve?{query}", timeout=10
+        ) as response:
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
@@ -160,8 +192,9 @@ def test_a_revoked_egress_rule_drops_it_too(deployed: Deployed) -> None:
         status, body = resolve(deployed)
         assert status == 403 and "no egress rule" in body["reason"]
     finally:
-        ec2.authorize_security_group_egress(GroupId=deployed.lambda_group,
-                                            IpPermissions=_by_group(deployed.database_group))
+        ec2.authorize_security_group_egress(
+            GroupId=deployed.lambda_group, IpPermissions=_by_group(deployed.database_group)
+        )
 
 
 def test_cidr_rules_must_cover_every_subnet_of_the_peer(deployed: Deployed) -> None:
@@ -185,13 +218,23 @@ def test_a_function_in_another_vpc_or_in_none_is_dropped(deployed: Deployed) -> 
     other_group = ec2.create_security_group(GroupName="other", Description="elsewhere", VpcId=other_vpc)["GroupId"]
     role = functions.get_function(FunctionName=deployed.function)["Configuration"]["Role"]
     name = f"elsewhere-{uuid.uuid4().hex[:6]}"
-    functions.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.handler",
-                              Code={"ZipFile": _zip()},
-                              VpcConfig={"SubnetIds": [other_subnet], "SecurityGroupIds": [other_group]})
+    functions.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": _zip()},
+        VpcConfig={"SubnetIds": [other_subnet], "SecurityGroupIds": [other_group]},
+    )
     status, body = resolve(deployed, function=name, qualifier="$LATEST")
     assert status == 403 and other_vpc in body["reason"] and deployed.vpc in body["reason"]
-    functions.create_function(FunctionName=f"{name}-public", Runtime="python3.12", Role=role,
-                              Handler="handler.handler", Code={"ZipFile": _zip()})
+    functions.create_function(
+        FunctionName=f"{name}-public",
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": _zip()},
+    )
     status, body = resolve(deployed, function=f"{name}-public", qualifier="$LATEST")
     assert status == 403 and "not attached to a VPC" in body["reason"]
 
@@ -220,12 +263,29 @@ _WORKER = textwrap.dedent(
 
 
 def _worker_connects(deployed: Deployed) -> str:
-    env = {"AWS_ENDPOINT_URL": deployed.emulator.endpoint, "AWS_LAMBDA_FUNCTION_NAME": deployed.function,
-           "AWS_LAMBDA_FUNCTION_VERSION": "1", "PATH": "/usr/bin:/bin"}
+    env = {
+        "AWS_ENDPOINT_URL": deployed.emulator.endpoint,
+        "AWS_LAMBDA_FUNCTION_NAME": deployed.function,
+        "AWS_LAMBDA_FUNCTION_VERSION": "1",
+        "PATH": "/usr/bin:/bin",
+    }
     result = subprocess.run(
-        [sys.executable, "-I", "-c", _WORKER, str(ROOT / "local_cloud"), deployed.endpoint,
-         deployed.credentials["username"], deployed.credentials["password"], str(tls.ca_path())],
-        env=env, capture_output=True, text=True, timeout=60, check=True,
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            _WORKER,
+            str(ROOT / "local_cloud"),
+            deployed.endpoint,
+            deployed.credentials["username"],
+            deployed.credentials["password"],
+            str(tls.ca_path()),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return result.stdout.strip()
 

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.e2e
 
 # Values whose bytes a dump and load must keep: binary zero bytes, 4-byte UTF-8, exact decimals, microseconds.
 ROWS = [
-    (1, b"\x00\xff\x10binary\x00", "caf\u00e9 \U0001F680", Decimal("123456.789012"), "2024-02-29 23:59:59.999999"),
+    (1, b"\x00\xff\x10binary\x00", "caf\u00e9 \U0001f680", Decimal("123456.789012"), "2024-02-29 23:59:59.999999"),
     (2, b"", "'quotes' \"and\" \\backslashes\\", Decimal("-0.000001"), "1970-01-01 00:00:01.000000"),
 ]
 
@@ -58,8 +58,13 @@ def _name(prefix: str) -> str:
 
 def _create(rds: Any, name: str) -> dict[str, Any]:
     return rds.create_db_cluster(
-        DBClusterIdentifier=name, Engine="aurora-mysql", EngineVersion="8.0.mysql_aurora.3.08.0", Port=3306,
-        MasterUsername="trading_admin", ManageMasterUserPassword=True, DatabaseName="trading",
+        DBClusterIdentifier=name,
+        Engine="aurora-mysql",
+        EngineVersion="8.0.mysql_aurora.3.08.0",
+        Port=3306,
+        MasterUsername="trading_admin",
+        ManageMasterUserPassword=True,
+        DatabaseName="trading",
     )["DBCluster"]
 
 
@@ -116,12 +121,18 @@ def test_a_cluster_is_a_real_server_with_tls_and_the_secrets_credentials(
         assert _query(connection, "SELECT CURRENT_USER()") == [("trading_admin@%",)]
     # The certificate names the reader endpoint too, and nothing else.
     _connect(emulator, name, credentials, server_hostname=cluster["ReaderEndpoint"]).close()
-    with pytest.raises(pymysql.err.OperationalError, match="CERTIFICATE_VERIFY_FAILED|match"):
+    with pytest.raises(pymysql.err.OperationalError, match=r"CERTIFICATE_VERIFY_FAILED|match"):
         _connect(emulator, name, credentials, server_hostname="localhost")
     # Plaintext is refused even with the right password (MariaDB answers 1045, MySQL 8.0 3159).
     with pytest.raises(pymysql.err.OperationalError) as plaintext:
-        pymysql.connect(host=entry["address"], port=entry["port"], user=credentials["username"],
-                        password=credentials["password"], ssl_disabled=True, connect_timeout=5)
+        pymysql.connect(
+            host=entry["address"],
+            port=entry["port"],
+            user=credentials["username"],
+            password=credentials["password"],
+            ssl_disabled=True,
+            connect_timeout=5,
+        )
     assert plaintext.value.args[0] in (1045, 3159)
     # The emulator's root exists only behind the server's own Unix socket.
     with pytest.raises(pymysql.err.OperationalError) as root:
@@ -156,8 +167,10 @@ def test_snapshot_restore_gives_the_same_rows_byte_for_byte_and_keeps_the_accoun
     credentials = _credentials(secrets, cluster)
     select = "SELECT id, payload, note, amount, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f') FROM trading.facts ORDER BY id"
     with _connect(emulator, name, credentials) as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE trading.facts (id INT PRIMARY KEY, payload VARBINARY(32), "
-                       "note VARCHAR(64) CHARACTER SET utf8mb4, amount DECIMAL(18,6), at TIMESTAMP(6) NULL)")
+        cursor.execute(
+            "CREATE TABLE trading.facts (id INT PRIMARY KEY, payload VARBINARY(32), "
+            "note VARCHAR(64) CHARACTER SET utf8mb4, amount DECIMAL(18,6), at TIMESTAMP(6) NULL)"
+        )
         cursor.executemany("INSERT INTO trading.facts VALUES (%s, %s, %s, %s, %s)", ROWS)
         cursor.execute("CREATE USER 'reader'@'%' IDENTIFIED BY 'Reader-pass-1'")
         cursor.execute("GRANT SELECT ON trading.facts TO 'reader'@'%'")
@@ -243,8 +256,9 @@ def test_reset_and_every_way_the_emulator_ends_leave_no_server_and_no_data(endin
     try:
         rds = aws_client(emulator.endpoint, "rds")
         _create(rds, _name("aurora-end"))
-        rds.create_db_cluster_snapshot(DBClusterIdentifier=_servers(emulator)[0]["identifier"],
-                                       DBClusterSnapshotIdentifier="kept-dump")
+        rds.create_db_cluster_snapshot(
+            DBClusterIdentifier=_servers(emulator)[0]["identifier"], DBClusterSnapshotIdentifier="kept-dump"
+        )
         _create(rds, _name("aurora-end"))
         servers = _servers(emulator)
         dumps = local_rds.snapshots(emulator.endpoint)

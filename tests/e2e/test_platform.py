@@ -33,8 +33,8 @@ from urllib.parse import urlparse
 import pymysql
 import pytest
 
-from python_stacks.app_builder import load_configs
 from python_stacks.config import StackConfig
+from python_stacks.stacks import load_configs
 from tests.support import local_rds
 from tests.support.awscurl import Answer, awscurl
 from tools.deploy import Deployment
@@ -48,7 +48,7 @@ WORKSPACES = ("dev", "prod")
 REGION = "us-east-1"
 MISSING_TOKEN = b'{"message":"Missing Authentication Token"}'
 # Rows no trade carries (bytes 0x00 and 0xff, an emoji): the restore must keep them exactly, beside the trades.
-ODD_ROWS = [(1, b"\x00\x01\xfe\xff", "prod \u20ac \U0001F4C8"), (2, b"", "second")]
+ODD_ROWS = [(1, b"\x00\x01\xfe\xff", "prod \u20ac \U0001f4c8"), (2, b"", "second")]
 
 
 class Platform:
@@ -90,13 +90,20 @@ class Platform:
         cluster = self.cluster(workspace)
         secret = self.master_secret(workspace)
         if plaintext:
-            return pymysql.connect(host=cluster["address"], port=cluster["port"], user=secret["username"],
-                                   password=secret["password"], connect_timeout=10, ssl_disabled=True)
+            return pymysql.connect(
+                host=cluster["address"],
+                port=cluster["port"],
+                user=secret["username"],
+                password=secret["password"],
+                connect_timeout=10,
+                ssl_disabled=True,
+            )
         return local_rds.connect(cluster, secret["username"], secret["password"])
 
 
-def plain(url: str, *, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None
-          ) -> tuple[int, bytes]:
+def plain(
+    url: str, *, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=90) as response:
@@ -150,8 +157,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> Iter
 
 def test_a_signed_trade_goes_in_through_the_api_and_comes_back(platform: Platform) -> None:
     base = platform.base_url("dev")
-    created = awscurl(f"{base}/trades", method="POST", data=json.dumps(SAMPLE_TRADE),
-                      headers={"Content-Type": "application/json"})
+    created = awscurl(
+        f"{base}/trades", method="POST", data=json.dumps(SAMPLE_TRADE), headers={"Content-Type": "application/json"}
+    )
     assert created.status == 201, created.body
     stored = created.json()
     assert {k: stored[k] for k in SAMPLE_TRADE} == SAMPLE_TRADE
@@ -160,8 +168,9 @@ def test_a_signed_trade_goes_in_through_the_api_and_comes_back(platform: Platfor
 
     read = awscurl(f"{base}/trades/{stored['id']}")
     assert (read.status, read.body) == (200, created.body)
-    replay = awscurl(f"{base}/trades", method="POST", data=json.dumps(SAMPLE_TRADE),
-                     headers={"Content-Type": "application/json"})
+    replay = awscurl(
+        f"{base}/trades", method="POST", data=json.dumps(SAMPLE_TRADE), headers={"Content-Type": "application/json"}
+    )
     assert (replay.status, replay.body) == (200, created.body), "the same order again: the stored trade"
 
 
@@ -179,8 +188,13 @@ def test_the_trades_posted_show_on_the_deployed_dashboard_as_cloudwatch_metrics(
             pairs = rest[:-1]  # the last item is the line's options
             dimensions = [{"Name": n, "Value": v} for n, v in zip(pairs[::2], pairs[1::2], strict=True)]
             points = cloudwatch.get_metric_statistics(
-                Namespace=namespace, MetricName=metric, Dimensions=dimensions, StartTime=now - 3600,
-                EndTime=now + 60, Period=3600, Statistics=["Sum"],
+                Namespace=namespace,
+                MetricName=metric,
+                Dimensions=dimensions,
+                StartTime=now - 3600,
+                EndTime=now + 60,
+                Period=3600,
+                Statistics=["Sum"],
             )["Datapoints"]
             sums[metric] = sum(p["Sum"] for p in points)
         return sums["TradesCreated"] >= 1 and sums["TradesReplayed"] >= 1
@@ -198,8 +212,13 @@ def test_the_awscurl_lines_make_deploy_prints_work_as_printed(platform: Platform
     stored = json.loads(done.stdout)
     assert {k: stored[k] for k in SAMPLE_TRADE} == SAMPLE_TRADE  # the sample order, stored by the test before
     get = next(line.strip() for line in lines if line.strip().endswith("/trades/1"))
-    done = subprocess.run(shlex.split(get.replace("/trades/1", f"/trades/{stored['id']}")), cwd=ROOT,
-                          capture_output=True, timeout=120, check=True)
+    done = subprocess.run(
+        shlex.split(get.replace("/trades/1", f"/trades/{stored['id']}")),
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     assert json.loads(done.stdout) == stored
 
 
@@ -217,15 +236,24 @@ def test_unsigned_and_wrongly_signed_trade_requests_are_refused(platform: Platfo
     base = platform.base_url("dev")
     body = json.dumps(dict(SAMPLE_TRADE, client_order_id="refused-1")).encode()
     assert plain(f"{base}/trades", method="POST", data=body, headers={"Content-Type": "application/json"}) == (
-        403, MISSING_TOKEN)
+        403,
+        MISSING_TOKEN,
+    )
     assert plain(f"{base}/trades/1") == (403, MISSING_TOKEN)
-    wrong: Answer = awscurl(f"{base}/trades", method="POST", data=body.decode(), secret_key="not-the-secret",
-                            headers={"Content-Type": "application/json"})
+    wrong: Answer = awscurl(
+        f"{base}/trades",
+        method="POST",
+        data=body.decode(),
+        secret_key="not-the-secret",
+        headers={"Content-Type": "application/json"},
+    )
     assert wrong.status == 403
     assert wrong.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
     unknown = awscurl(f"{base}/trades/1", access_key="AKIAUNKNOWN000000000")
-    assert (unknown.status, unknown.json()) == (403, {"message": "The security token included in the request is "
-                                                                 "invalid."})
+    assert (unknown.status, unknown.json()) == (
+        403,
+        {"message": "The security token included in the request is invalid."},
+    )
     with platform.master_connection("dev") as connection, connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM trading.trades WHERE client_order_id = 'refused-1'")
         assert cursor.fetchone() == (0,), "a refused request never reached the function"
@@ -279,15 +307,17 @@ def test_prod_takes_trades_then_is_destroyed_and_redeployed_in_the_background(pl
     base = platform.base_url("prod")
     for index in range(3):
         order = dict(SAMPLE_TRADE, client_order_id=f"prod-{index}", quantity=index + 1)
-        created = awscurl(f"{base}/trades", method="POST", data=json.dumps(order),
-                          headers={"Content-Type": "application/json"})
+        created = awscurl(
+            f"{base}/trades", method="POST", data=json.dumps(order), headers={"Content-Type": "application/json"}
+        )
         assert created.status == 201, created.body
         read = awscurl(f"{base}/trades/{created.json()['id']}")
         assert read.status == 200
         platform.prod_trades[created.json()["id"]] = read.body
     with platform.master_connection("prod") as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE trading.kept (id INT PRIMARY KEY, raw VARBINARY(16), "
-                       "note VARCHAR(40) CHARACTER SET utf8mb4)")
+        cursor.execute(
+            "CREATE TABLE trading.kept (id INT PRIMARY KEY, raw VARBINARY(16), note VARCHAR(40) CHARACTER SET utf8mb4)"
+        )
         cursor.executemany("INSERT INTO trading.kept VALUES (%s, %s, %s)", ODD_ROWS)
         connection.commit()
     platform.prod_secret = platform.master_secret("prod")["password"]
@@ -320,25 +350,49 @@ def probe_api(platform: Platform) -> str:
     """``ANY /{proxy+}`` to a function with a 4 s timeout, behind an integration that waits 2 s (of 29 s allowed)."""
     iam, lam, apigateway = (platform.boto(s) for s in ("iam", "lambda", "apigateway"))
     name = f"e2e-probe-{uuid.uuid4().hex[:6]}"
-    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+    role = iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("probe.py", PROBE)
-    arn = lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="probe.handler",
-                              Timeout=4, Code={"ZipFile": archive.getvalue()})["FunctionArn"]
+    arn = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="probe.handler",
+        Timeout=4,
+        Code={"ZipFile": archive.getvalue()},
+    )["FunctionArn"]
     api_id = apigateway.create_rest_api(name=name)["id"]
     root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
     proxy = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart="{proxy+}")["id"]
     apigateway.put_method(restApiId=api_id, resourceId=proxy, httpMethod="ANY", authorizationType="NONE")
-    apigateway.put_integration(restApiId=api_id, resourceId=proxy, httpMethod="ANY", type="AWS_PROXY",
-                               integrationHttpMethod="POST", timeoutInMillis=2000,
-                               uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations")
+    apigateway.put_integration(
+        restApiId=api_id,
+        resourceId=proxy,
+        httpMethod="ANY",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        timeoutInMillis=2000,
+        uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
+    )
     apigateway.create_deployment(restApiId=api_id, stageName="e2e")
-    lam.add_permission(FunctionName=name, StatementId="apigateway", Action="lambda:InvokeFunction",
-                       Principal="apigateway.amazonaws.com",
-                       SourceArn=f"arn:aws:execute-api:{REGION}:123456789012:{api_id}/*/*")
+    lam.add_permission(
+        FunctionName=name,
+        StatementId="apigateway",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{REGION}:123456789012:{api_id}/*/*",
+    )
     return f"{platform.emulator.endpoint}/restapis/{api_id}/e2e/_user_request_"
 
 
@@ -376,17 +430,32 @@ def test_without_the_database_ingress_rule_requests_fail_503_and_health_reports_
     database_groups = [g["VpcSecurityGroupId"] for g in cluster["VpcSecurityGroups"]]
     # moto matches a revoke on the rule's description too (AWS ignores it): revoke the pair as described.
     rules = {
-        (group["GroupId"], permission["IpProtocol"], permission["FromPort"], permission["ToPort"], pair["GroupId"],
-         pair.get("Description"))
+        (
+            group["GroupId"],
+            permission["IpProtocol"],
+            permission["FromPort"],
+            permission["ToPort"],
+            pair["GroupId"],
+            pair.get("Description"),
+        )
         for group in ec2.describe_security_groups(GroupIds=database_groups)["SecurityGroups"]
         for permission in group["IpPermissions"]
         for pair in permission.get("UserIdGroupPairs", [])
         if pair["GroupId"] in function_groups
     }
     assert rules, "the database admits the functions' security group"
-    revoked = [(group, {"IpProtocol": protocol, "FromPort": low, "ToPort": high,
-                        "UserIdGroupPairs": [{"GroupId": source, **({"Description": note} if note else {})}]})
-               for group, protocol, low, high, source, note in sorted(rules, key=str)]
+    revoked = [
+        (
+            group,
+            {
+                "IpProtocol": protocol,
+                "FromPort": low,
+                "ToPort": high,
+                "UserIdGroupPairs": [{"GroupId": source, **({"Description": note} if note else {})}],
+            },
+        )
+        for group, protocol, low, high, source, note in sorted(rules, key=str)
+    ]
     for group_id, rule in revoked:
         ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
 
@@ -454,5 +523,6 @@ def test_the_emulator_killed_with_sigkill_leaves_no_orphan_process(platform: Pla
     data_directories = [Path(c["data_directory"]) for c in platform.internal("rds/clusters/")]
     os.kill(status["pid"], signal.SIGKILL)
     assert eventually(lambda: not any(alive(pid) for pid in children), timeout=60), {
-        pid: name for pid, name in children.items() if alive(pid)}
+        pid: name for pid, name in children.items() if alive(pid)
+    }
     assert eventually(lambda: not any(d.exists() for d in data_directories), timeout=60)

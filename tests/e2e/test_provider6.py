@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from python_stacks.settings import WORKSPACES
+from python_stacks.workspace import WORKSPACES
 from tools.provider6_check import Use, findings, removed_between, uses_in_hcl, uses_in_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.e2e
 def test_stack_synthesizes_with_the_6x_bindings_and_uses_nothing_6x_removed(lambda_zip: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "TF_WORKSPACE")}
-    result = subprocess.run([sys.executable, "-m", "tools.provider6_check"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=1200)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.provider6_check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200
+    )
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     for target in ("aws", "local"):
         ok = re.search(rf"synth with the 6\.x bindings \(TARGET={target}\): (\d+) stacks ok", result.stdout)

@@ -184,7 +184,8 @@ def stacks(
     """dev and prod data-protection stacks synthesized with the s3 backend and initialized (not yet applied)."""
     from cdktf import App
 
-    from python_stacks.data_protection_stack import DataProtectionStack, data_protection_stack_id
+    from python_stacks.stacks.data_protection import DataProtectionStack
+    from python_stacks.workspace import data_protection_stack_id
 
     outdir = tmp_path_factory.mktemp("remote-state-synth")
     app = App(outdir=str(outdir))

@@ -345,8 +345,10 @@ def retention_and_expiration(stack: StackPlan) -> list[Violation]:
 def _removes_delete_markers_only(rule_: Mapping[str, Any]) -> bool:
     """A rule whose only action is ``expiration { expired_object_delete_marker = true }``."""
     expiration = _first(rule_.get("expiration"))
-    return expiration.get("expired_object_delete_marker") is True and not expiration.get("days") and not (
-        _first(rule_.get("noncurrent_version_expiration")).get("noncurrent_days")
+    return (
+        expiration.get("expired_object_delete_marker") is True
+        and not expiration.get("days")
+        and not (_first(rule_.get("noncurrent_version_expiration")).get("noncurrent_days"))
     )
 
 
@@ -913,8 +915,11 @@ def only_the_migration_reads_the_master_secret(stack: StackPlan) -> list[Violati
                 where = f"{kind}.{policy_name}"
                 if kind == "aws_iam_role_policy_attachment":
                     violations.append(
-                        Violation("master-secret-migration-only", where, "managed policy on a function role: "
-                                  "cannot tell whether it reads the master secret")
+                        Violation(
+                            "master-secret-migration-only",
+                            where,
+                            "managed policy on a function role: cannot tell whether it reads the master secret",
+                        )
                     )
                     continue
                 document = static.get(f"{where}.policy")
@@ -930,7 +935,8 @@ def only_the_migration_reads_the_master_secret(stack: StackPlan) -> list[Violati
                         f"{statement.get('Sid') or 'a statement'} lets {address} read the master secret",
                     )
                     for statement in _as_list(document.get("Statement", []))
-                    if isinstance(statement, Mapping) and _grants_secret_read(statement)
+                    if isinstance(statement, Mapping)
+                    and _grants_secret_read(statement)
                     and _covers_master_secret(statement)
                 ]
     return violations

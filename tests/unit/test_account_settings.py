@@ -9,10 +9,10 @@ from pathlib import Path
 
 import hcl2
 
-from python_stacks.account_stack import MODULE_ID, ROLE_ADDRESS, cloudwatch_role_name
-from python_stacks.app_builder import load_configs
 from python_stacks.backend import local_state_dir
 from python_stacks.constants import REGION
+from python_stacks.stacks import load_configs
+from python_stacks.stacks.account import MODULE_ID, ROLE_ADDRESS, cloudwatch_role_name
 from tests.conftest import WORKSPACES
 from tests.support.stacks import Synthesized
 from tools.deploy import Deployment
@@ -29,8 +29,10 @@ def module_main(synth: Synthesized) -> dict:
 def test_trading_stacks_declare_what_they_need_so_the_cli_orders_deploy_and_destroy(synth: Synthesized) -> None:
     manifest = json.loads((synth.outdir / "manifest.json").read_text())["stacks"]
     for workspace in WORKSPACES:
-        assert sorted(manifest[f"trading-{workspace}"]["dependencies"]) == ["account-settings",
-                                                                            f"data-protection-{workspace}"]
+        assert sorted(manifest[f"trading-{workspace}"]["dependencies"]) == [
+            "account-settings",
+            f"data-protection-{workspace}",
+        ]
         assert manifest[f"data-protection-{workspace}"]["dependencies"] == []
     assert manifest["account-settings"]["dependencies"] == []
 

@@ -121,7 +121,7 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
     """The `terraform` block of a data-protection stack synthesized for each variant (one App, one synth)."""
     from cdktf import App
 
-    from python_stacks.data_protection_stack import DataProtectionStack
+    from python_stacks.stacks.data_protection import DataProtectionStack
 
     outdir = tmp_path_factory.mktemp("backends")
     app = App(outdir=str(outdir))

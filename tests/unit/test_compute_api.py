@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from python_stacks.settings import WORKSPACES
+from python_stacks.workspace import WORKSPACES
 from tests.support.stacks import Stack, Synthesized
 
 ALL = tuple(WORKSPACES)
@@ -20,16 +20,20 @@ def functions(stack: Stack) -> dict[str, dict]:
     return found
 
 
-@pytest.mark.parametrize(("workspace", "skip", "retention"), [("dev", True, 1), ("staging", True, 7), ("prod", False, 14)])
+@pytest.mark.parametrize(
+    ("workspace", "skip", "retention"), [("dev", True, 1), ("staging", True, 7), ("prod", False, 14)]
+)
 def test_aurora_inputs_per_workspace(synth: Synthesized, workspace: str, skip: bool, retention: int) -> None:
-    aurora = synth.trading(workspace).module("aurora")
+    stack = synth.trading(workspace)
+    aurora = stack.module("aurora")
     assert aurora["instance_class"] == "db.r5.large"
     assert aurora["replica_count"] == 2, "a writer and two read replicas"
     assert aurora["skip_final_snapshot"] is skip, "dev/staging skip the final snapshot, prod takes one"
     assert aurora["backup_retention_period"] == retention
     assert aurora["kms_key_arn"] == KMS
     assert aurora["subnet_ids"] == "${module.vpc.private_subnets}"
-    assert aurora["allowed_security_group_ids"] == {"lambda": "${aws_security_group.lambda-network_functions_79D1312D.id}"}
+    lambda_group = stack.ref("aws_security_group", "lambda-network/functions", "id")
+    assert aurora["allowed_security_group_ids"] == {"lambda": lambda_group}
     assert aurora["snapshot_identifier"] == (
         '${var.restore_snapshot_identifier == "" ? null : var.restore_snapshot_identifier}'
     )
@@ -47,9 +51,9 @@ def test_every_function_is_512mb_30s_python312_from_the_shared_zip(synth: Synthe
         assert function["memory_size"] == 512
         assert function["timeout"] == 30
         assert function["runtime"] == "python3.12"
-        assert function["s3_key"].startswith("${aws_s3_object.functions_code_"), "every function uses the one ZIP"
+        assert function["s3_key"] == stack.ref("aws_s3_object", "functions/code", "key"), "the one ZIP for all"
         assert function["s3_bucket"] == found[next(iter(found))]["s3_bucket"]
-        assert function["source_code_hash"].startswith("${filebase64sha256(\"assets/functions_shared-zip_")
+        assert function["source_code_hash"].startswith('${filebase64sha256("assets/functions_shared-zip_')
         assert function["kms_key_arn"] == KMS, "environment variables encrypted with our key"
         assert function["tracing_config"] == {"mode": "Active"}
         assert function["logging_config"]["log_format"] == "JSON"
@@ -90,7 +94,7 @@ MASTER = "${module.aurora.cluster_master_user_secret_arn}"
 
 
 def app_secret(stack: Stack) -> tuple[str, dict]:
-    (name, secret), = stack.resources("aws_secretsmanager_secret").items()
+    ((name, secret),) = stack.resources("aws_secretsmanager_secret").items()
     return f"${{aws_secretsmanager_secret.{name}.arn}}", secret
 
 
@@ -158,7 +162,9 @@ def test_function_roles_are_least_privilege(synth: Synthesized, workspace: str) 
             assert "*" not in actions and not any(a.endswith(":*") for a in actions)
             if "*" in statement["resources"]:
                 assert set(actions) <= {
-                    "ec2:DescribeNetworkInterfaces", "xray:PutTraceSegments", "xray:PutTelemetryRecords"
+                    "ec2:DescribeNetworkInterfaces",
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
                 }, "only calls without resource-level permissions may use *"
         assert _statements(stack, function)["OwnLogGroup"]["resources"][0].startswith(
             "${aws_cloudwatch_log_group.log-group-"
@@ -175,7 +181,9 @@ def test_function_roles_are_least_privilege(synth: Synthesized, workspace: str) 
     assert migrate["AppUserSecret"]["actions"] == ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
     assert migrate["AppUserSecret"]["resources"] == [app]
     assert migrate["PlatformKey"] == {
-        "sid": "PlatformKey", "actions": ["kms:Decrypt", "kms:GenerateDataKey"], "resources": [KMS]
+        "sid": "PlatformKey",
+        "actions": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "resources": [KMS],
     }
 
 
@@ -183,7 +191,7 @@ def test_tls_verifies_the_server_when_the_zip_carries_the_rds_ca_bundle(tmp_path
     import shutil
     import zipfile
 
-    from python_stacks.compute import database_tls_environment
+    from python_stacks.aws.lambda_package import database_tls_environment
     from tests.support.stacks import synthesize
     from tools.package import CA_BUNDLE_PATH
 
@@ -219,8 +227,11 @@ def test_lambda_network_reaches_only_the_database_and_https(synth: Synthesized, 
 
 @pytest.mark.parametrize(
     ("workspace", "host"),
-    [("dev", "api.dev.trading.example.com"), ("staging", "api.staging.trading.example.com"),
-     ("prod", "api.trading.example.com")],
+    [
+        ("dev", "api.dev.trading.example.com"),
+        ("staging", "api.staging.trading.example.com"),
+        ("prod", "api.trading.example.com"),
+    ],
 )
 def test_api_module_inputs_and_dns(synth: Synthesized, workspace: str, host: str) -> None:
     stack = synth.trading(workspace)
@@ -231,7 +242,7 @@ def test_api_module_inputs_and_dns(synth: Synthesized, workspace: str, host: str
     assert api["create_custom_domain"] is True
     assert api["kms_key_arn"] == KMS
     # Every route invokes the API function's `live` alias, and API Gateway's permission is on that alias.
-    (alias_id, alias), = stack.resources("aws_lambda_alias").items()
+    ((alias_id, alias),) = stack.resources("aws_lambda_alias").items()
     assert alias["name"] == "live"
     api_function = functions(stack)[f"trades-api-{workspace}"]
     assert api_function["publish"] is True, "each deploy publishes a version for the alias"
@@ -268,7 +279,9 @@ def test_migration_runs_at_deploy_on_both_targets(synth: Synthesized, synth_aws:
         rules = synthesized.trading(workspace).resources("aws_security_group_rule")
         assert len(rules) == 2
         assert set(invocation["depends_on"]) == {
-            "module.aurora", "module.vpc", *(f"aws_security_group_rule.{name}" for name in rules)
+            "module.aurora",
+            "module.vpc",
+            *(f"aws_security_group_rule.{name}" for name in rules),
         }
 
 
@@ -295,7 +308,9 @@ def test_api_gateway_account_settings_live_in_their_own_shared_stack(synth: Synt
     assert re.fullmatch(r"\./assets/api_account_settings-source/[0-9A-F]{32}", module["source"])
     assert module["environment_suffix"] == "us-east-1", "one per account and region"
     assert "output" not in account.config or "workspace" not in account.outputs, "not bound to a workspace"
-    assert account.config["terraform"]["backend"]["local"]["path"] == "../../../.state/account-settings/terraform.tfstate"
+    assert (
+        account.config["terraform"]["backend"]["local"]["path"] == "../../../.state/account-settings/terraform.tfstate"
+    )
     for workspace in ALL:
         assert "aws_api_gateway_account" not in synth.trading(workspace).config.get("resource", {})
 
@@ -320,7 +335,7 @@ def test_prod_keeps_warm_environments_on_the_live_alias(synth: Synthesized, work
     if warm is None:
         assert configs == {}, "dev and staging run on demand"
         return
-    (alias_id, _), = stack.resources("aws_lambda_alias").items()
+    ((alias_id, _),) = stack.resources("aws_lambda_alias").items()
     (config,) = configs.values()
     assert config == {
         "//": config["//"],
@@ -333,12 +348,16 @@ def test_prod_keeps_warm_environments_on_the_live_alias(synth: Synthesized, work
 
 
 def test_provisioned_concurrency_cannot_exceed_the_reservation() -> None:
-    from python_stacks.settings import ComputeSettings
+    from python_stacks.workspace import ComputeSettings
 
     message = "api_provisioned_concurrency 11 must be between 0 and api_reserved_concurrency 10"
     with pytest.raises(ValueError, match=message):
-        ComputeSettings(api_reserved_concurrency=10, api_throttle_rate_limit=1, api_throttle_burst_limit=1,
-                        api_provisioned_concurrency=11)
+        ComputeSettings(
+            api_reserved_concurrency=10,
+            api_throttle_rate_limit=1,
+            api_throttle_burst_limit=1,
+            api_provisioned_concurrency=11,
+        )
 
 
 def test_the_zip_carries_its_targets_ca_bundle_and_a_zip_for_another_target_is_rebuilt(tmp_path, monkeypatch) -> None:

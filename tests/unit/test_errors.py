@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from python_stacks.artifact import MissingArtifactError, rebuild_reason
+from python_stacks import EXIT_USER_ERROR, UserError, exit_on_user_error, one_line
+from python_stacks.aws.lambda_package import MissingArtifactError, rebuild_reason
 from python_stacks.backend import BackendConfigError
 from python_stacks.config import ConfigError
-from python_stacks.errors import EXIT_USER_ERROR, UserError, exit_on_user_error, one_line
-from python_stacks.naming import InvalidSuffixError
-from python_stacks.settings import UnknownWorkspaceError
 from python_stacks.target import InvalidTargetError
+from python_stacks.workspace import InvalidSuffixError, UnknownWorkspaceError
 from tools.cdktf_cli import CliSetupError, reaches_aws, synthesizes
 from tools.synth import PackageFailedError
 from tools.tf import TerraformSetupError
@@ -26,8 +25,17 @@ UNKNOWN = "error: unknown workspace 'qa': valid workspaces are dev, staging, pro
 
 
 def test_every_user_error_derives_from_the_one_base_class() -> None:
-    for error in (ConfigError, InvalidSuffixError, UnknownWorkspaceError, InvalidTargetError, BackendConfigError,
-                  MissingArtifactError, TerraformSetupError, CliSetupError, PackageFailedError):
+    for error in (
+        ConfigError,
+        InvalidSuffixError,
+        UnknownWorkspaceError,
+        InvalidTargetError,
+        BackendConfigError,
+        MissingArtifactError,
+        TerraformSetupError,
+        CliSetupError,
+        PackageFailedError,
+    ):
         assert issubclass(error, UserError), error
 
 
@@ -51,22 +59,38 @@ def test_anything_else_keeps_its_traceback() -> None:
 PY = sys.executable
 CASES = {
     "app.py, unknown workspace": ([PY, "app.py"], {"TF_WORKSPACE": "qa"}, UNKNOWN),
-    "app.py, no workspace": ([PY, "app.py"], {},
-                             "error: no workspace selected: set TF_WORKSPACE to one of: dev, staging, prod"),
-    "app.py, bad suffix": ([PY, "app.py"], {"TF_WORKSPACE": "dev", "ENVIRONMENT_SUFFIX": "Dev_1"},
-                           "error: invalid environment suffix 'Dev_1': use 1-21 lower-case letters, digits or '-', "
-                           "starting with a letter or digit"),
-    "app.py, bad target": ([PY, "app.py"], {"TF_WORKSPACE": "dev", "TARGET": "gcp"},
-                           "error: unknown TARGET 'gcp': valid targets are local, aws"),
-    "app.py, half a backend": ([PY, "app.py"], {"TF_WORKSPACE": "dev", "TF_BACKEND": "s3"},
-                               "error: TF_BACKEND=s3 needs TF_STATE_BUCKET (the state bucket's name)"),
-    "app.py, no such ZIP": ([PY, "app.py"], {"TF_WORKSPACE": "dev", "TRADING_LAMBDA_ZIP": "/nonexistent/lambda.zip"},
-                            "error: the shared Lambda ZIP /nonexistent/lambda.zip does not exist: run `make package` "
-                            "first"),
+    "app.py, no workspace": (
+        [PY, "app.py"],
+        {},
+        "error: no workspace selected: set TF_WORKSPACE to one of: dev, staging, prod",
+    ),
+    "app.py, bad suffix": (
+        [PY, "app.py"],
+        {"TF_WORKSPACE": "dev", "ENVIRONMENT_SUFFIX": "Dev_1"},
+        "error: invalid environment suffix 'Dev_1': use 1-21 lower-case letters or digits, words joined by single '-'",
+    ),
+    "app.py, bad target": (
+        [PY, "app.py"],
+        {"TF_WORKSPACE": "dev", "TARGET": "gcp"},
+        "error: unknown TARGET 'gcp': valid targets are local, aws",
+    ),
+    "app.py, half a backend": (
+        [PY, "app.py"],
+        {"TF_WORKSPACE": "dev", "TF_BACKEND": "s3"},
+        "error: TF_BACKEND=s3 needs TF_STATE_BUCKET (the state bucket's name)",
+    ),
+    "app.py, no such ZIP": (
+        [PY, "app.py"],
+        {"TF_WORKSPACE": "dev", "TRADING_LAMBDA_ZIP": "/nonexistent/lambda.zip"},
+        "error: the shared Lambda ZIP /nonexistent/lambda.zip does not exist: run `make package` first",
+    ),
     "tools.synth": ([PY, "-m", "tools.synth", "qa"], {}, UNKNOWN),
     "tools.deploy": ([PY, "-m", "tools.deploy", "deploy", "--workspace", "qa"], {}, UNKNOWN),
-    "tools.tf": ([PY, "-m", "tools.tf", "version"], {"TERRAFORM": "no-such-terraform"},
-                 "error: terraform not found on PATH (looked for 'no-such-terraform'); install Terraform >= 1.5"),
+    "tools.tf": (
+        [PY, "-m", "tools.tf", "version"],
+        {"TERRAFORM": "no-such-terraform"},
+        "error: terraform not found on PATH (looked for 'no-such-terraform'); install Terraform >= 1.5",
+    ),
     # Checked before the CLI is installed or started: no npm, no node needed to learn the workspace is wrong.
     "cdktf wrapper": ([str(ROOT / "tools" / "cdktf-cli" / "cdktf"), "synth"], {"TF_WORKSPACE": "qa"}, UNKNOWN),
 }
@@ -81,8 +105,14 @@ def test_every_entry_point_reports_a_user_error_in_one_line(case: str, clean_env
 
 
 def test_make_passes_the_one_line_through(clean_env: dict[str, str]) -> None:
-    result = subprocess.run(["make", "--no-print-directory", "synth", "WORKSPACE=qa"], cwd=ROOT, env=clean_env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "synth", "WORKSPACE=qa"],
+        cwd=ROOT,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     ours = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
     assert (result.returncode, ours) == (2, [UNKNOWN]), result.stdout + result.stderr
 
@@ -100,8 +130,11 @@ def test_the_wrapper_prepares_only_what_the_command_needs() -> None:
 def test_the_zip_is_rebuilt_when_missing_or_older_than_what_it_is_built_from(tmp_path: Path) -> None:
     (tmp_path / "handlers").mkdir()
     (tmp_path / "tools").mkdir()
-    sources = [tmp_path / "handlers" / "api.py", tmp_path / "handlers" / "requirements.lock",
-               tmp_path / "tools" / "package.py"]
+    sources = [
+        tmp_path / "handlers" / "api.py",
+        tmp_path / "handlers" / "requirements.lock",
+        tmp_path / "tools" / "package.py",
+    ]
     for source in sources:
         source.write_text("x")
         os.utime(source, (1_000, 1_000))

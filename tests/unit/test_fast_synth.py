@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from python_stacks import fast_imports
 from python_stacks.fast_imports import HOOK_NAME, NODE_HOOK, NODE_PACKAGE
-from python_stacks.settings import WORKSPACES
+from python_stacks.workspace import WORKSPACES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,13 +31,20 @@ print("FAST-SYNTH-REPORT " + json.dumps({
     "code": code,
     "fast": bool(getattr(package, "__trading_fast__", False)),
     "submodules": sum(1 for name in sys.modules if name.startswith("cdktf_cdktf_provider_aws.")),
-    "node_hook": os.environ.get("NODE_OPTIONS", "").count("%s"),
+    "node_hook": os.environ.get("NODE_OPTIONS", "").count(HOOK_NAME),
 }))
-""" % HOOK_NAME
+""".replace("HOOK_NAME", repr(HOOK_NAME))
 
 # Variables that select a deployment or a loading path; both runs get the same clean environment.
-DROPPED = {"TF_WORKSPACE", "ENVIRONMENT_SUFFIX", "TARGET", "LOCAL_AWS_ENDPOINT", "TRADING_DOMAIN",
-           "TRADING_STOCK_IMPORTS", "NODE_OPTIONS"}
+DROPPED = {
+    "TF_WORKSPACE",
+    "ENVIRONMENT_SUFFIX",
+    "TARGET",
+    "LOCAL_AWS_ENDPOINT",
+    "TRADING_DOMAIN",
+    "TRADING_STOCK_IMPORTS",
+    "NODE_OPTIONS",
+}
 
 
 def _start(outdir: Path, *, stock: bool) -> subprocess.Popen[str]:
@@ -45,7 +53,11 @@ def _start(outdir: Path, *, stock: bool) -> subprocess.Popen[str]:
         env["TRADING_STOCK_IMPORTS"] = "1"
     return subprocess.Popen(
         [sys.executable, "-c", DRIVER, "--outdir", str(outdir), *WORKSPACES],
-        cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -83,7 +95,9 @@ def test_each_run_took_the_path_it_was_asked_for(both_paths: tuple) -> None:  # 
 def test_fast_output_is_byte_identical_to_stock_for_every_workspace(both_paths: tuple) -> None:  # type: ignore[type-arg]
     _, stock_dir, _, fast_dir = both_paths
     stock, fast = _files(stock_dir), _files(fast_dir)
-    expected_stacks = {f"stacks/{kind}-{ws}/cdk.tf.json" for ws in WORKSPACES for kind in ("data-protection", "trading")}
+    expected_stacks = {
+        f"stacks/{kind}-{ws}/cdk.tf.json" for ws in WORKSPACES for kind in ("data-protection", "trading")
+    }
     assert expected_stacks <= set(stock), f"missing stacks in {sorted(stock)}"
     assert any("/assets/" in name for name in stock), "no module assets were synthesized"
     assert sorted(fast) == sorted(stock)
@@ -95,7 +109,7 @@ def test_node_hook_defers_provider_submodules_until_first_use(tmp_path: Path) ->
     """The preload script makes the index lazy for the provider package only; a broken submodule proves it."""
     hook = tmp_path / HOOK_NAME
     hook.write_text(NODE_HOOK)
-    index = "exports.good = require(\"./good\");\nexports.broken = require(\"./broken\");\n"
+    index = 'exports.good = require("./good");\nexports.broken = require("./broken");\n'
     for name, package in (("provider", NODE_PACKAGE), ("other", "some-other-package")):
         lib = tmp_path / name / "lib"
         lib.mkdir(parents=True)
@@ -111,8 +125,21 @@ def test_node_hook_defers_provider_submodules_until_first_use(tmp_path: Path) ->
     )
     result = subprocess.run(
         ["node", f"--require={hook}", "-e", script, str(tmp_path / "provider"), str(tmp_path / "other")],
-        capture_output=True, text=True, timeout=60, env={k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"},
     )
     assert result.returncode == 0, result.stderr
     # The provider index loads without touching broken.js until it is asked for; other packages stay eager.
     assert result.stdout.splitlines() == ["good", "loaded broken", "eager: loaded broken"]
+
+
+def test_programs_started_after_prepare_do_not_inherit_the_node_hook() -> None:
+    # tests/conftest.py ran fast_imports.prepare(): this process carries the hook, its children must not.
+    if fast_imports.stock_requested():
+        pytest.skip("TRADING_STOCK_IMPORTS=1: no hook was added")
+    assert HOOK_NAME in os.environ.get("NODE_OPTIONS", "")
+    assert HOOK_NAME not in fast_imports.child_environment().get("NODE_OPTIONS", "")
+    kept = fast_imports.child_environment({"PATH": "/bin", "NODE_OPTIONS": f"--require={HOOK_NAME}"})
+    assert kept["PATH"] == "/bin" and HOOK_NAME not in kept.get("NODE_OPTIONS", "")

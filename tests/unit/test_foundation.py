@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from python_stacks.base import AWS_PROVIDER_CONSTRAINT
 from python_stacks.constants import LOG_RETENTION_DAYS, S3_EXPIRATION_DAYS
-from python_stacks.settings import WORKSPACES
+from python_stacks.stacks.workspace_stack import AWS_PROVIDER_CONSTRAINT
+from python_stacks.workspace import WORKSPACES
 from tests.support.stacks import Synthesized
 
 ALL = tuple(WORKSPACES)
@@ -94,9 +94,7 @@ def test_kms_key_policy_lets_logs_and_platform_services_use_the_key(synth: Synth
     assert logs["condition"][0]["values"][0].startswith("arn:aws:logs:us-east-1:")
     via = statements["AccountPrincipalsThroughPlatformServices"]["condition"]
     services = next(c["values"] for c in via if c["variable"] == "kms:ViaService")
-    assert sorted(services) == sorted(
-        f"{s}.us-east-1.amazonaws.com" for s in ("rds", "secretsmanager", "lambda", "s3")
-    )
+    assert sorted(services) == sorted(f"{s}.us-east-1.amazonaws.com" for s in ("rds", "secretsmanager", "lambda", "s3"))
     for statement in statements.values():
         assert statement["actions"] != ["*"], "no statement may allow every action"
 
@@ -106,8 +104,9 @@ def test_artifacts_bucket_is_encrypted_private_expiring_and_destroyable(synth: S
     stack = synth.trading(workspace)
     bucket = stack.resource("aws_s3_bucket")
     assert bucket["force_destroy"] is True
-    assert re.fullmatch(rf"trading-artifacts-\$\{{data\.aws_caller_identity\.account\.account_id\}}-{workspace}",
-                        bucket["bucket"])
+    assert re.fullmatch(
+        rf"trading-artifacts-\$\{{data\.aws_caller_identity\.account\.account_id\}}-{workspace}", bucket["bucket"]
+    )
     (rule,) = stack.resource("aws_s3_bucket_server_side_encryption_configuration")["rule"]
     assert rule["bucket_key_enabled"] is True
     assert rule["apply_server_side_encryption_by_default"] == {
@@ -115,8 +114,10 @@ def test_artifacts_bucket_is_encrypted_private_expiring_and_destroyable(synth: S
         "kms_master_key_id": "${data.aws_kms_alias.kms.target_key_arn}",
     }
     block = stack.resource("aws_s3_bucket_public_access_block")
-    assert all(block[k] is True for k in
-               ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    assert all(
+        block[k] is True
+        for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    )
     assert stack.resource("aws_s3_bucket_ownership_controls")["rule"]["object_ownership"] == "BucketOwnerEnforced"
     assert stack.resource("aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
     lifecycle, markers = stack.resource("aws_s3_bucket_lifecycle_configuration")["rule"]
@@ -138,8 +139,9 @@ def test_tls_only_bucket_policy_on_aws_and_named_concession_locally(
     synth: Synthesized, synth_aws: Synthesized, workspace: str
 ) -> None:
     stack = synth_aws.trading(workspace)
-    assert stack.resource("aws_s3_bucket_policy")["policy"].startswith("${data.aws_iam_policy_document.artifacts_tls-only_")
-    (document,) = [d for name, d in stack.data("aws_iam_policy_document").items() if "tls-only" in name]
+    tls_only = stack.at_path("data.aws_iam_policy_document", "artifacts/tls-only")
+    assert stack.resource("aws_s3_bucket_policy")["policy"] == f"${{{tls_only}.json}}"
+    document = stack.data("aws_iam_policy_document")[tls_only.rsplit(".", 1)[1]]
     (statement,) = document["statement"]
     assert statement["effect"] == "Deny"
     assert statement["actions"] == ["s3:*"]
@@ -169,8 +171,15 @@ def test_vpc_module_gets_the_workspace_network(synth: Synthesized, workspace: st
 @pytest.mark.parametrize("workspace", ALL)
 def test_foundation_outputs(synth: Synthesized, workspace: str) -> None:
     outputs = synth.trading(workspace).outputs
-    for name in ("vpc_id", "private_subnet_ids", "public_subnet_ids", "kms_key_arn", "kms_key_alias",
-                 "artifacts_bucket", "workspace"):
+    for name in (
+        "vpc_id",
+        "private_subnet_ids",
+        "public_subnet_ids",
+        "kms_key_arn",
+        "kms_key_alias",
+        "artifacts_bucket",
+        "workspace",
+    ):
         assert outputs[name]["description"], f"output {name} needs a description"
     assert outputs["vpc_id"]["value"] == "${module.vpc.vpc_id}"
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from python_stacks.app_builder import load_configs
 from python_stacks.config import EXAMPLE_AWS_ZONE
+from python_stacks.stacks import load_configs
 from tools.smoke import SAMPLE_TRADE, api_address, how_to_call
 
 ROOT = Path(__file__).resolve().parents[2]

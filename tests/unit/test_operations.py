@@ -14,19 +14,19 @@ from typing import Any
 import hcl2
 import pytest
 
-from python_stacks.operations import (
+from python_stacks.aws.lambda_package import trade_metrics_namespace
+from python_stacks.aws.operations import (
     AURORA_PAGING_ALARMS,
     TRADE_METRICS,
     TRADE_ROUTES,
     WatchedFunction,
-    trade_metrics_namespace,
 )
-from python_stacks.naming import Naming
-from python_stacks.settings import (
+from python_stacks.workspace import (
     OPERATIONS,
     WORKSPACES,
     AlertSubscription,
     InvalidOperationsSettingError,
+    Naming,
     OperationsSettings,
 )
 from tests.policy.rules import TRADE_ROUTES as POLICY_TRADE_ROUTES
@@ -88,8 +88,10 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_on_ok_and_says_what_to_chec
 ) -> None:
     stack = synth.trading(workspace)
     topic = topic_reference(stack)
-    alarms = [*stack.resources("aws_cloudwatch_metric_alarm").values(),
-              *stack.resources("aws_cloudwatch_composite_alarm").values()]
+    alarms = [
+        *stack.resources("aws_cloudwatch_metric_alarm").values(),
+        *stack.resources("aws_cloudwatch_composite_alarm").values(),
+    ]
     assert len(alarms) >= 12
     for alarm in alarms:
         name = alarm["alarm_name"]
@@ -207,8 +209,9 @@ def test_the_topic_is_encrypted_with_the_workspace_key_and_only_its_alarms_publi
     assert stack.resources("aws_sns_topic_subscription") == {}, "nobody is subscribed by default"
     policy = stack.resource("aws_sns_topic_policy")
     assert policy["arn"] == topic_reference(stack)
-    document = stack.data("aws_iam_policy_document")[re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(.+)\.json\}",
-                                                                   policy["policy"]).group(1)]
+    document = stack.data("aws_iam_policy_document")[
+        re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(.+)\.json\}", policy["policy"]).group(1)
+    ]
     (statement,) = document["statement"]
     assert statement["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]
     assert statement["actions"] == ["sns:Publish"] and statement["resources"] == [topic_reference(stack)]
@@ -231,8 +234,11 @@ def test_the_key_policy_lets_only_this_workspaces_alarms_use_the_key(synth: Synt
     # Every alarm of the workspace matches the pattern the key and the topic allow.
     pattern = re.compile(source["values"][0].rsplit(":", 1)[1].replace("*", ".*"))
     stack = synth.trading(workspace)
-    names = [a["alarm_name"] for t in ("aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm")
-             for a in stack.resources(t).values()]
+    names = [
+        a["alarm_name"]
+        for t in ("aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm")
+        for a in stack.resources(t).values()
+    ]
     assert names and all(pattern.fullmatch(n) for n in names)
     assert pattern.fullmatch(f"alarm-aurora-writer-cpu-{workspace}"), "tf_modules/aurora's names match too"
 
@@ -265,8 +271,11 @@ def test_subscriptions_from_settings(tmp_path: Path, lambda_zip: Path, monkeypat
     [
         ("sms", "+15550100", "invalid alert subscription protocol 'sms': use one of email, https"),
         ("email", "oncall.example.com", "invalid alert e-mail address 'oncall.example.com': expected name@example.com"),
-        ("https", "http://hooks.example.com/x", "invalid alert endpoint 'http://hooks.example.com/x': expected an "
-                                               "https:// URL with a host name"),
+        (
+            "https",
+            "http://hooks.example.com/x",
+            "invalid alert endpoint 'http://hooks.example.com/x': expected an https:// URL with a host name",
+        ),
     ],
 )
 def test_a_bad_subscription_is_refused_in_one_line(protocol: str, endpoint: str, message: str) -> None:
@@ -369,11 +378,18 @@ def test_the_dashboard_has_the_rows_on_call_needs(synth: Synthesized, workspace:
     shown = {(namespace, metric) for namespace, metric, _ in metrics_of(body)}
     namespace = f"trading-{workspace}"
     assert shown >= {
-        ("AWS/ApiGateway", "Count"), ("AWS/ApiGateway", "4XXError"), ("AWS/ApiGateway", "5XXError"),
+        ("AWS/ApiGateway", "Count"),
+        ("AWS/ApiGateway", "4XXError"),
+        ("AWS/ApiGateway", "5XXError"),
         ("AWS/ApiGateway", "Latency"),
-        ("AWS/Lambda", "Invocations"), ("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"),
-        ("AWS/Lambda", "Duration"), ("AWS/Lambda", "ConcurrentExecutions"),
-        ("AWS/RDS", "CPUUtilization"), ("AWS/RDS", "DatabaseConnections"), ("AWS/RDS", "AuroraReplicaLag"),
+        ("AWS/Lambda", "Invocations"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/Lambda", "Duration"),
+        ("AWS/Lambda", "ConcurrentExecutions"),
+        ("AWS/RDS", "CPUUtilization"),
+        ("AWS/RDS", "DatabaseConnections"),
+        ("AWS/RDS", "AuroraReplicaLag"),
         *((namespace, metric) for metric in TRADE_METRICS),
     }
     functions_shown = {d["FunctionName"] for _, _, d in metrics_of(body) if "FunctionName" in d}

@@ -94,14 +94,18 @@ def null_outputs(stack: Stack, outputs: dict[str, Any] | None = None) -> list[st
         if value is None or NULLABLE.search(MODULE_OUTPUT.sub("", str(value))):
             problems.append(f"{stack.name}: output {name} = {value!r} can be null")
             continue
-        problems += [f"{stack.name}: output {name}: {reason}" for module, output in MODULE_OUTPUT.findall(str(value))
-                     if (reason := null_reason(stack, module, output))]
+        problems += [
+            f"{stack.name}: output {name}: {reason}"
+            for module, output in MODULE_OUTPUT.findall(str(value))
+            if (reason := null_reason(stack, module, output))
+        ]
     return problems
 
 
 @pytest.mark.parametrize("target", ["local", "aws"])
-def test_no_output_of_any_stack_is_null_in_any_workspace(target: str, synth: Synthesized,
-                                                          synth_aws: Synthesized) -> None:
+def test_no_output_of_any_stack_is_null_in_any_workspace(
+    target: str, synth: Synthesized, synth_aws: Synthesized
+) -> None:
     synthesized = synth if target == "local" else synth_aws
     names = synthesized.stack_names
     expected = {f"{kind}-{ws}" for kind in ("trading", "data-protection") for ws in WORKSPACES}
@@ -124,7 +128,10 @@ def test_the_check_finds_outputs_an_input_makes_null(synth: Synthesized) -> None
     prod = synth.trading("prod")
     flow_log = {"flow_log": {"value": "${module.vpc.flow_log_id}"}}
     assert null_outputs(prod, flow_log) == []  # enable_flow_log defaults to true
-    without_flow_log = Stack(prod.name, prod.directory, {
-        **prod.config, "module": {**prod.config["module"], "vpc": {**prod.module("vpc"), "enable_flow_log": False}}})
+    without_flow_log = Stack(
+        prod.name,
+        prod.directory,
+        {**prod.config, "module": {**prod.config["module"], "vpc": {**prod.module("vpc"), "enable_flow_log": False}}},
+    )
     assert "aws_flow_log.this is not created" in null_outputs(without_flow_log, flow_log)[0]
     assert null_outputs(prod, {"literal": {"value": None}}) and null_outputs(prod, {"x": {"value": "${null}"}})

@@ -129,8 +129,14 @@ def test_a_ready_account_passes(fresh: Emulator, public_dns: LoopbackDns) -> Non
     public_dns.records[DOMAIN] = servers
     state_bucket(fresh)
     found = findings(config(fresh, zone_id, **S3_BACKEND), public_dns)
-    assert list(found) == ["credentials", "region", "hosted zone", "lambda concurrency", "network quotas",
-                           "state backend"]
+    assert list(found) == [
+        "credentials",
+        "region",
+        "hosted zone",
+        "lambda concurrency",
+        "network quotas",
+        "state backend",
+    ]
     assert found["credentials"].message == "account 123456789012 as arn:aws:sts::123456789012:user/moto"
     assert found["region"].message == "us-east-1, us-east-1a, us-east-1b available"
     assert found["hosted zone"].message == (
@@ -165,8 +171,11 @@ def test_a_zone_acm_could_never_validate_in_fails(
         public_dns.records["other.example.net"] = servers
     elif setup == "delegated elsewhere":
         public_dns.records[DOMAIN] = ["ns1.old-provider.net", "ns2.old-provider.net"]
-    finding = preflight.check_hosted_zone(config(fresh, zone_id), preflight.client_factory(config(fresh, zone_id)),
-                                          preflight.DnsResolver(public_dns.address))
+    finding = preflight.check_hosted_zone(
+        config(fresh, zone_id),
+        preflight.client_factory(config(fresh, zone_id)),
+        preflight.DnsResolver(public_dns.address),
+    )
     assert not finding.ok
     assert expected in finding.message, finding.message
 
@@ -225,11 +234,13 @@ def test_a_state_backend_a_team_cannot_share_fails(fresh: Emulator, setup: str, 
         env.update(TF_STATE_LOCK="dynamodb", TF_STATE_LOCK_TABLE="tf-locks")
     if setup == "local state":
         # As TARGET=aws would see it (the local target always keeps local state).
-        cfg = dataclasses.replace(config(fresh, None), target=dataclasses.replace(config(fresh, None).target,
-                                                                                  endpoint=None))
+        cfg = dataclasses.replace(
+            config(fresh, None), target=dataclasses.replace(config(fresh, None).target, endpoint=None)
+        )
         finding = preflight.check_state_backend(cfg, preflight.client_factory(config(fresh, None)), {})
-        assert preflight.check_state_backend(cfg, preflight.client_factory(config(fresh, None)),
-                                             {preflight.ALLOW_LOCAL_STATE: "1"}).ok
+        assert preflight.check_state_backend(
+            cfg, preflight.client_factory(config(fresh, None)), {preflight.ALLOW_LOCAL_STATE: "1"}
+        ).ok
     else:
         cfg = config(fresh, None, **env)
         finding = preflight.check_state_backend(cfg, preflight.client_factory(cfg), {})
@@ -243,12 +254,20 @@ def test_a_state_backend_a_team_cannot_share_fails(fresh: Emulator, setup: str, 
         (1000, 1000, 0, 11, True, "limit 1000, 989 left unreserved after reserving 11"),
         (1000, 900, 11, 11, True, "limit 1000, 900 left unreserved after reserving 11"),  # a redeploy
         (
-            10, 10, 0, 11, False,
+            10,
+            10,
+            0,
+            11,
+            False,
             "the workspace reserves 11 of the account's 10 concurrent executions and AWS keeps 100 unreserved (-1 "
             "would be left): request at least 111 (Service Quotas, AWS Lambda, Concurrent executions, L-B99A9384)",
         ),
         (
-            1000, 150, 0, 101, False,
+            1000,
+            150,
+            0,
+            101,
+            False,
             "the workspace reserves 101 of the account's 1000 concurrent executions and AWS keeps 100 unreserved (49 "
             "would be left): request at least 1051 (Service Quotas, AWS Lambda, Concurrent executions, L-B99A9384)",
         ),
@@ -276,8 +295,9 @@ def test_lambda_concurrency_against_the_emulator(fresh: Emulator) -> None:
     lambda_ = client("lambda")
     iam = client("iam")
     role = iam.create_role(RoleName="role-other-team", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lambda_.create_function(FunctionName="other-team", Runtime="python3.12", Role=role, Handler="x.handler",
-                            Code={"ZipFile": _tiny_zip()})
+    lambda_.create_function(
+        FunctionName="other-team", Runtime="python3.12", Role=role, Handler="x.handler", Code={"ZipFile": _tiny_zip()}
+    )
     lambda_.put_function_concurrency(FunctionName="other-team", ReservedConcurrentExecutions=895)
     finding = preflight.check_lambda_concurrency(cfg, client)
     assert not finding.ok
@@ -296,18 +316,35 @@ def _tiny_zip() -> bytes:
 
 def test_no_credentials_stop_the_preflight_in_one_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_", "TRADING_", "TARGET"))}
-    env.update(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"),
-               AWS_EC2_METADATA_DISABLED="true", TARGET="aws", TRADING_DOMAIN=DOMAIN,
-               TRADING_HOSTED_ZONE_ID="Z0123456789ABC")
-    result = subprocess.run([sys.executable, "-m", "tools.preflight", "--workspace", "dev"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    env.update(
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+        TARGET="aws",
+        TRADING_DOMAIN=DOMAIN,
+        TRADING_HOSTED_ZONE_ID="Z0123456789ABC",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.preflight", "--workspace", "dev"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "preflight: FAIL credentials: could not check: NoCredentialsError: Unable to locate credentials"
     ]
     # make deploy runs the same preflight first, and stops before synthesizing anything.
-    deploy = subprocess.run([sys.executable, "-m", "tools.deploy", "deploy", "--workspace", "dev", "--outdir",
-                             str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    deploy = subprocess.run(
+        [sys.executable, "-m", "tools.deploy", "deploy", "--workspace", "dev", "--outdir", str(tmp_path / "out")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert deploy.returncode == 1
     assert "preflight: FAIL credentials" in deploy.stderr
     assert "error: preflight failed for a real deployment of dev" in deploy.stderr

@@ -51,7 +51,7 @@ def test_the_local_target_may_still_create_its_own_zone() -> None:
 def test_aws_synthesis_looks_the_zone_up_and_checks_it_serves_the_api(synth_aws: Synthesized, workspace: str) -> None:
     stack = synth_aws.trading(workspace)
     assert stack.resources("aws_route53_zone") == {}, "never a zone nobody delegates to"
-    (name, zone), = stack.data("aws_route53_zone").items()
+    ((name, zone),) = stack.data("aws_route53_zone").items()
     assert zone["zone_id"] == "Z0000000000EXAMPLE"
     (precondition,) = stack.resource("aws_route53_record")["lifecycle"]["precondition"]
     host = "api.trading.example.com" if workspace == "prod" else f"api.{workspace}.trading.example.com"
@@ -77,17 +77,27 @@ def test_a_zone_that_does_not_serve_the_api_fails_the_plan(emulator: Emulator, t
     right = route53.create_hosted_zone(Name="trading.example.com", CallerReference="zonecheck-right")
     results = {}
     for label, zone in (("wrong", wrong), ("right", right)):
-        env = {"TARGET": "local", "LOCAL_AWS_ENDPOINT": emulator.endpoint, "ENVIRONMENT_SUFFIX": "zonecheck",
-               "TRADING_DOMAIN": "trading.example.com",
-               "TRADING_HOSTED_ZONE_ID": zone["HostedZone"]["Id"].rsplit("/", 1)[-1]}
+        env = {
+            "TARGET": "local",
+            "LOCAL_AWS_ENDPOINT": emulator.endpoint,
+            "ENVIRONMENT_SUFFIX": "zonecheck",
+            "TRADING_DOMAIN": "trading.example.com",
+            "TRADING_HOSTED_ZONE_ID": zone["HostedZone"]["Id"].rsplit("/", 1)[-1],
+        }
         stack = synthesize(["staging"], tmp_path / label, env).stack("trading-zonecheck")
         backend = stack.config["terraform"]["backend"]["local"]
         backend["path"] = str(tmp_path / f"state-{label}" / "terraform.tfstate")
         backend["workspace_dir"] = str(tmp_path / f"state-{label}")
         (stack.directory / "cdk.tf.json").write_text(json.dumps(stack.config))
         env = terraform_env()
-        init = subprocess.run([terraform_binary(), "init", "-input=false", "-no-color"], cwd=stack.directory,
-                              env=env, capture_output=True, text=True, timeout=300)
+        init = subprocess.run(
+            [terraform_binary(), "init", "-input=false", "-no-color"],
+            cwd=stack.directory,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert init.returncode == 0, init.stderr
         results[label] = _plan(stack.directory, "staging")
     wrong_plan, right_plan = results["wrong"], results["right"]

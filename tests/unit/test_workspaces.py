@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from python_stacks.config import load_config
-from python_stacks.naming import InvalidSuffixError, Naming
-from python_stacks.settings import UnknownWorkspaceError, settings_for
+from python_stacks.workspace import InvalidSuffixError, Naming, UnknownWorkspaceError, settings_for
 from tests.support.stacks import Synthesized, synthesize
 from tools.emulator import Emulator
 from tools.tf import terraform_binary, terraform_env
@@ -32,7 +31,7 @@ def test_unknown_and_missing_workspaces_are_refused_with_the_valid_ones() -> Non
         settings_for("")
 
 
-@pytest.mark.parametrize("bad", ["Dev", "-dev", "dev-", "a" * 22, "dev_1", ""])
+@pytest.mark.parametrize("bad", ["Dev", "-dev", "dev-", "dev--1", "a" * 22, "dev_1", ""])
 def test_invalid_suffixes_are_refused(bad: str) -> None:
     with pytest.raises(InvalidSuffixError):
         Naming(bad)
@@ -162,6 +161,7 @@ def test_plain_validate_works_in_the_default_workspace(synth: Synthesized, tmp_p
         env = terraform_env(clean_env)
         env.pop("TF_WORKSPACE", None)
         for args in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
-            result = subprocess.run([terraform_binary(), *args], cwd=directory, env=env, capture_output=True,
-                                    text=True, timeout=300)
+            result = subprocess.run(
+                [terraform_binary(), *args], cwd=directory, env=env, capture_output=True, text=True, timeout=300
+            )
             assert result.returncode == 0, f"{name}: terraform {args[0]}: {result.stdout}{result.stderr}"

@@ -3,8 +3,8 @@ variable "environment_suffix" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,20}$", var.environment_suffix))
-    error_message = "environment_suffix must match ^[a-z0-9][a-z0-9-]{0,20}$ (lowercase letters, digits and '-', 1 to 21 characters, not starting with '-')."
+    condition     = length(var.environment_suffix) <= 21 && can(regex("^[a-z0-9]+(-[a-z0-9]+)*$", var.environment_suffix))
+    error_message = "environment_suffix must be 1-21 lowercase letters or digits, words joined by single hyphens (^[a-z0-9]+(-[a-z0-9]+)*$): names such as the RDS identifier aurora-<suffix> reject a trailing or doubled hyphen."
   }
 }
 

@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from python_stacks.errors import UserError
+from python_stacks import UserError
 from python_stacks.project import ROOT
 from tools import policy
 from tools.policy.checkov import ensure_checkov, scan_all

@@ -53,10 +53,10 @@ def inputs_digest(stack_dirs: Sequence[Path], endpoint: str) -> str:
 
 def synthesize(workspaces: Sequence[str], outdir: Path, env: Mapping[str, str]) -> list[Path]:
     """Synthesize in-process (the bindings load once per process); returns the stack folders."""
-    from python_stacks import runtime
+    from python_stacks import fast_imports
 
-    runtime.prepare()
-    from python_stacks.app_builder import load_configs
+    fast_imports.prepare()
+    from python_stacks.stacks import load_configs
     from tools.synth import synth
 
     return synth(load_configs(workspaces, env), outdir)
@@ -70,7 +70,7 @@ def produce_plans(workspaces: Sequence[str], root: Path, endpoint: str, plans_di
     ``root`` must be fresh for a fresh emulator: local state lives in ``root/.state``, as the stacks expect it three
     levels above their folder (``root/cdktf.out/stacks/<stack>``).
     """
-    from python_stacks.app_builder import load_configs
+    from python_stacks.stacks import load_configs
     from tools.deploy import Deployment, StackRun
 
     env = deployment_env(TARGET="local", LOCAL_AWS_ENDPOINT=endpoint)

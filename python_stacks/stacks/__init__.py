@@ -1,4 +1,8 @@
-"""Builds the CDKTF App for one or more workspaces; used by app.py, tools/synth.py and the tests."""
+"""The stacks of the platform and the CDKTF App that holds them; used by app.py, tools/synth.py and the tests.
+
+One account-wide stack (``account``), and per workspace the data-protection stack (its KMS key, which outlives the
+application) and the trading stack (the application), each a ``WorkspaceStack`` bound to its workspace.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +25,9 @@ def build_app(configs: Iterable[StackConfig], outdir: Path | str = "cdktf.out") 
     # Imported here: validating the configuration must not pay for loading cdktf and the bindings.
     from cdktf import App
 
-    from python_stacks.account_stack import AccountSettingsStack
-    from python_stacks.data_protection_stack import DataProtectionStack
-    from python_stacks.trading_stack import TradingStack
+    from python_stacks.stacks.account import AccountSettingsStack
+    from python_stacks.stacks.data_protection import DataProtectionStack
+    from python_stacks.stacks.trading import TradingStack
 
     configs = list(configs)
     app = App(outdir=str(outdir))

@@ -1,4 +1,5 @@
-"""What every stack of this project shares: provider, version constraints, backend and the workspace guard."""
+"""What every stack of this project shares: provider, version constraints, backend; and the workspace guard of the
+stacks bound to one workspace."""
 
 from __future__ import annotations
 
@@ -33,12 +34,11 @@ def configure_aws(stack: TerraformStack, stack_id: str, config: StackConfig, tag
     add_backend(stack, stack_id, config.backend, config.target)
 
 
-class TradingStackBase(TerraformStack):
-    """A stack bound to one workspace: it refuses to plan in any other."""
+class WorkspaceStack(TerraformStack):
+    """A stack bound to one workspace (the data-protection and trading stacks): it refuses to plan in any other."""
 
     def __init__(self, scope: Construct, stack_id: str, config: StackConfig) -> None:
         super().__init__(scope, stack_id)
-        self.config = config
         configure_aws(
             self,
             stack_id,

@@ -1,7 +1,12 @@
-"""Per-workspace settings: the only place where dev, staging and prod differ.
+"""The workspace: which deployments exist (dev, staging, prod), how each differs, and how its resources and stacks
+are named. Importable without cdktf: the tooling reads it before (and without) synthesis.
 
-Everything that is the same in every workspace lives in ``constants``; everything that depends on local emulator vs.
-real AWS lives in ``target``.
+- ``WORKSPACES`` / ``settings_for``: the only place where dev, staging and prod differ (``OPERATIONS``: their alarm
+  thresholds and alert subscribers). What is the same everywhere lives in ``constants``; what depends on the local
+  emulator vs. real AWS lives in ``target``.
+- ``Naming``: resource names ``{resource-type}-{environment-suffix}``, and ``SUFFIX_RULE``, the one definition of a
+  valid environment suffix (every tf_modules/*/variables.tf validates the same; tests/contract holds them together).
+- Stack names: ``data_protection_stack_id`` / ``trading_stack_id`` / ``ACCOUNT_STACK_ID``, and the apply order.
 """
 
 from __future__ import annotations
@@ -9,10 +14,16 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from python_stacks import UserError
 from python_stacks.constants import REGION
-from python_stacks.errors import UserError
+
+if TYPE_CHECKING:
+    from python_stacks.config import StackConfig
+
+# --- errors ---------------------------------------------------------------------------------------------------------
 
 
 class UnknownWorkspaceError(UserError, ValueError):
@@ -101,9 +112,7 @@ class WorkspaceSettings:
 WORKSPACES: dict[str, WorkspaceSettings] = {
     "dev": WorkspaceSettings(
         workspace="dev",
-        network=NetworkSettings(
-            vpc_cidr="10.10.0.0/16", azs=("us-east-1a", "us-east-1b"), single_nat_gateway=True
-        ),
+        network=NetworkSettings(vpc_cidr="10.10.0.0/16", azs=("us-east-1a", "us-east-1b"), single_nat_gateway=True),
         database=DatabaseSettings(skip_final_snapshot=True, backup_retention_days=1, keep_data_on_destroy=False),
         compute=ComputeSettings(api_reserved_concurrency=10, api_throttle_rate_limit=50, api_throttle_burst_limit=100),
         kms_deletion_window_days=7,
@@ -111,9 +120,7 @@ WORKSPACES: dict[str, WorkspaceSettings] = {
     ),
     "staging": WorkspaceSettings(
         workspace="staging",
-        network=NetworkSettings(
-            vpc_cidr="10.20.0.0/16", azs=("us-east-1a", "us-east-1b"), single_nat_gateway=True
-        ),
+        network=NetworkSettings(vpc_cidr="10.20.0.0/16", azs=("us-east-1a", "us-east-1b"), single_nat_gateway=True),
         database=DatabaseSettings(skip_final_snapshot=True, backup_retention_days=7, keep_data_on_destroy=False),
         compute=ComputeSettings(api_reserved_concurrency=20, api_throttle_rate_limit=200, api_throttle_burst_limit=400),
         kms_deletion_window_days=7,
@@ -283,3 +290,81 @@ def settings_for(workspace: str | None) -> WorkspaceSettings:
         return WORKSPACES[workspace]
     except KeyError:
         raise UnknownWorkspaceError(f"unknown workspace {workspace!r}: valid workspaces are {valid}") from None
+
+
+# --- naming ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SuffixRule:
+    """What an environment suffix may be: lower-case words of letters and digits joined by single hyphens, short
+    enough for the tightest AWS limits we name (IAM roles 64, RDS identifiers 63, S3 buckets 63 with the account
+    id; tf_modules/aurora's README: 21). Every module's ``environment_suffix`` validation states the same regex and
+    length (tests/contract/test_shared_rules.py)."""
+
+    pattern: str
+    max_length: int
+
+    def accepts(self, suffix: str) -> bool:
+        return len(suffix) <= self.max_length and re.fullmatch(self.pattern, suffix) is not None
+
+
+SUFFIX_RULE = SuffixRule(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=21)
+
+
+class InvalidSuffixError(UserError, ValueError):
+    """The environment suffix cannot appear in AWS resource names."""
+
+
+@dataclass(frozen=True)
+class Naming:
+    environment_suffix: str
+
+    def __post_init__(self) -> None:
+        if not SUFFIX_RULE.accepts(self.environment_suffix):
+            raise InvalidSuffixError(
+                f"invalid environment suffix {self.environment_suffix!r}: use 1-{SUFFIX_RULE.max_length} lower-case "
+                "letters or digits, words joined by single '-'"
+            )
+
+    def name(self, resource_type: str) -> str:
+        """``name("artifacts")`` -> ``artifacts-dev``."""
+        return f"{resource_type}-{self.environment_suffix}"
+
+    def log_group(self, service_path: str, resource_type: str) -> str:
+        """CloudWatch log group under an AWS service prefix: ``/aws/lambda/trades-api-dev``."""
+        return f"/aws/{service_path}/{self.name(resource_type)}"
+
+
+def final_snapshot_prefix(naming: Naming) -> str:
+    """What every final snapshot of the workspace's cluster is named with: tf_modules/aurora names it
+    ``aurora-final-<suffix>-<YYYYMMDDhhmmss>`` (tests/contract/test_shared_rules.py holds the two together)."""
+    return f"aurora-final-{naming.environment_suffix}-"
+
+
+# --- stack names ----------------------------------------------------------------------------------------------------
+
+# Account-wide settings, shared by every workspace, run in Terraform's default workspace.
+ACCOUNT_STACK_ID = "account-settings"
+ACCOUNT_WORKSPACE = "default"
+
+
+def data_protection_stack_name(naming: Naming) -> str:
+    return naming.name("data-protection")
+
+
+def trading_stack_name(naming: Naming) -> str:
+    return naming.name("trading")
+
+
+def data_protection_stack_id(config: StackConfig) -> str:
+    return data_protection_stack_name(config.naming)
+
+
+def trading_stack_id(config: StackConfig) -> str:
+    return trading_stack_name(config.naming)
+
+
+def workspace_stack_ids(config: StackConfig) -> tuple[str, str]:
+    """The stacks of one workspace, in apply order."""
+    return data_protection_stack_id(config), trading_stack_id(config)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import Fn, TerraformHclModule
+from cdktf import Fn
 from cdktf_cdktf_provider_aws.cloudwatch_composite_alarm import CloudwatchCompositeAlarm
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
@@ -26,11 +26,12 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from python_stacks.aws.api import Api
+from python_stacks.aws.database import Aurora
+from python_stacks.aws.lambda_package import TRADES_API, trade_metrics_namespace
 from python_stacks.config import StackConfig
 from python_stacks.constants import REGION
-from python_stacks.functions import TRADES_API
-from python_stacks.naming import Naming
-from python_stacks.settings import AlertSubscription
+from python_stacks.workspace import AlertSubscription, Naming
 
 MIB = 1024 * 1024
 # Routes whose latency is alarmed and shown; the /health probe is neither a trade nor a customer's wait.
@@ -49,11 +50,6 @@ def alarm_name(naming: Naming, what: str) -> str:
 def alarm_arn_pattern(naming: Naming, account_id: str) -> str:
     """ARNs of every alarm of the workspace: what may publish to its topic and use its key for it."""
     return f"arn:aws:cloudwatch:{REGION}:{account_id}:alarm:{alarm_name(naming, '*')}"
-
-
-def trade_metrics_namespace(naming: Naming) -> str:
-    """Contract 3: the CloudWatch namespace of the trade metrics, ``trading-<suffix>``."""
-    return naming.name("trading")
 
 
 @dataclass(frozen=True)
@@ -98,16 +94,15 @@ class Operations(Construct):
         config: StackConfig,
         account_id: str,
         kms_key_arn: str,
-        api: TerraformHclModule,
+        api: Api,
         functions: Mapping[str, LambdaFunction],
-        database: TerraformHclModule,
+        database: Aurora,
     ) -> None:
         super().__init__(scope, construct_id)
         self._naming = naming = config.naming
         self._settings = settings = config.settings.operations
-        # The names the API module gives its API and stage (tf_modules/api: api-<suffix>, stage_name as passed).
-        self._api_name = naming.name("api")
-        self._stage = str(api.variables["stage_name"])
+        self._api_name = api.api_name
+        self._stage = api.stage_name
         self._cluster = naming.name("aurora")  # tf_modules/aurora's cluster_identifier
         self._functions = {key: WatchedFunction.of(function) for key, function in functions.items()}
 
@@ -131,7 +126,7 @@ class Operations(Construct):
             api_alarms["5xx-rate"].alarm_name,
             *(alarm.alarm_name for what, alarm in api_alarms.items() if what.startswith("latency-")),
             function_alarms[TRADES_API.resource_type]["throttles"].alarm_name,
-            *(Fn.lookup(database.get("cloudwatch_alarm_names"), key) for key in AURORA_PAGING_ALARMS),
+            *(Fn.lookup(database.alarm_names, key) for key in AURORA_PAGING_ALARMS),
         ]
         self.composite = CloudwatchCompositeAlarm(
             self,
@@ -359,7 +354,7 @@ class Operations(Construct):
             )
         return alarms
 
-    def _watch_database(self, database: TerraformHclModule) -> None:
+    def _watch_database(self, database: Aurora) -> None:
         """Switch on tf_modules/aurora's alarms with this workspace's thresholds and topic."""
         s = self._settings
         inputs: dict[str, Any] = {
@@ -379,8 +374,7 @@ class Operations(Construct):
                 "datapoints_to_alarm": s.datapoints_to_alarm,
             },
         }
-        for variable, value in inputs.items():
-            database.set(variable, value)
+        database.switch_on_alarms(inputs)
 
     # --- dashboard ------------------------------------------------------------------------------------------------
 
@@ -438,8 +432,11 @@ class Operations(Construct):
                     ("writer alarm", s.aurora_writer_cpu_percent),
                 ),
                 _graph("Aurora connections by role (max)", per_role("DatabaseConnections", "Maximum")),
-                _graph("Aurora replica lag (ms, max)", per_role("AuroraReplicaLag", "Maximum", ("READER",)),
-                       ("lag alarm", s.aurora_replica_lag_ms)),
+                _graph(
+                    "Aurora replica lag (ms, max)",
+                    per_role("AuroraReplicaLag", "Maximum", ("READER",)),
+                    ("lag alarm", s.aurora_replica_lag_ms),
+                ),
                 _graph("Aurora freeable memory by role (bytes, min)", per_role("FreeableMemory", "Minimum")),
             ],
         ]

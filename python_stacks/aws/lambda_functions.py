@@ -1,13 +1,17 @@
-"""The Lambda functions: every one from the same shared ZIP, in the VPC, least-privilege, logged and traced."""
+"""The Lambda functions: every one from the same shared ZIP, in the VPC, least-privilege, logged and traced.
+
+``LambdaFunctions`` owns everything a function needs: the ZIP's S3 object, each function's role, log group and
+security group, the API's live alias and the deploy-time migration. Its log groups and security group keep the
+construct ids they had as stack-level constructs (``log-group-<type>``, ``lambda-network``): their Terraform
+addresses derive from those paths, so deployed state stays where it is.
+"""
 
 from __future__ import annotations
 
 import json
-import zipfile
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-from cdktf import AssetType, Fn, TerraformAsset, TerraformHclModule
+from cdktf import AssetType, Fn, TerraformAsset
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -24,9 +28,22 @@ from cdktf_cdktf_provider_aws.lambda_invocation import LambdaInvocation
 from cdktf_cdktf_provider_aws.lambda_provisioned_concurrency_config import LambdaProvisionedConcurrencyConfig
 from cdktf_cdktf_provider_aws.s3_object import S3Object
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.security_group_rule import SecurityGroupRule
 from constructs import Construct
 
-from python_stacks.artifact import lambda_zip_path
+from python_stacks.aws.database import DATABASE_NAME, Aurora
+from python_stacks.aws.lambda_package import (
+    FUNCTIONS,
+    MIGRATE,
+    TRADES_API,
+    FunctionSpec,
+    database_tls_environment,
+    lambda_zip_path,
+    trade_metrics_namespace,
+)
+from python_stacks.aws.logs import encrypted_log_group
+from python_stacks.aws.network import Vpc
 from python_stacks.config import StackConfig
 from python_stacks.constants import (
     LAMBDA_MEMORY_MB,
@@ -38,52 +55,102 @@ from python_stacks.constants import (
     REGION,
     SECRETS_MANAGER_TTL_SECONDS,
 )
-from python_stacks.database import DATABASE_NAME
-from python_stacks.functions import FUNCTIONS, MIGRATE, TRADES_API, FunctionSpec
-from python_stacks.network_access import LambdaNetworkAccess
-from tools.package import CA_BUNDLE_PATH
+from python_stacks.workspace import Naming
 
-# Where Lambda unpacks the ZIP (read-only); the CA bundle ships inside it.
-LAMBDA_TASK_ROOT = "/var/task"
+MYSQL_PORT = 3306
+HTTPS_PORT = 443
 # The alias API Gateway invokes: every deploy publishes a version of the API function and moves the alias to it, so
 # requests only ever reach a complete, published version (and prod's provisioned concurrency sits on the alias).
 LIVE_ALIAS = "live"
 
 
-def database_tls_environment(zip_path: Path) -> dict[str, str]:
-    """``verify_identity`` against the RDS CA bundle the ZIP carries, else ``required`` (encrypted, unverified).
+class LambdaSecurityGroup(Construct):
+    """The functions' security group: reach the database and AWS APIs, nothing else."""
 
-    ``make package --ca-bundle <pem>`` puts the bundle at ``CA_BUNDLE_PATH`` (docs/deploy.md says where to get it).
-    """
-    with zipfile.ZipFile(zip_path) as archive:
-        shipped = CA_BUNDLE_PATH in archive.namelist()
-    if shipped:
-        return {"DB_TLS": "verify_identity", "DB_TLS_CA_BUNDLE": f"{LAMBDA_TASK_ROOT}/{CA_BUNDLE_PATH}"}
-    return {"DB_TLS": "required"}
+    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, vpc_id: str) -> None:
+        super().__init__(scope, construct_id)
+        name = naming.name("security-group-lambda")
+        self.security_group = SecurityGroup(
+            self,
+            "functions",
+            name=name,
+            description="Trading Lambda functions: egress to Aurora and HTTPS only",
+            vpc_id=vpc_id,
+            tags={"Name": name},
+        )
+        # The rules a function needs before it can reach AWS APIs and the database: a deploy-time invocation
+        # (the migration) waits for all of them.
+        self.egress_rules: list[SecurityGroupRule] = []
+        # No "quarantine" group for destroy: Lambda releases its interfaces late whatever group they are moved to,
+        # and the provider already waits for them before deleting this group and the subnets (docs/decisions/0010).
+        # Secrets Manager, KMS and X-Ray are reached over HTTPS through the NAT gateway (docs/decisions/0006).
+        self._egress(
+            "egress-https",
+            HTTPS_PORT,
+            "AWS APIs (Secrets Manager, KMS, X-Ray) over HTTPS",
+            cidr_blocks=["0.0.0.0/0"],
+        )
+
+    def allow_database(self, database_security_group_id: str) -> None:
+        """Egress to the cluster's own security group on the MySQL port."""
+        self._egress("egress-mysql", MYSQL_PORT, "Aurora MySQL", source_security_group_id=database_security_group_id)
+
+    def _egress(self, construct_id: str, port: int, description: str, **destination: Any) -> None:
+        self.egress_rules.append(
+            SecurityGroupRule(
+                self,
+                construct_id,
+                type="egress",
+                security_group_id=self.security_group.id,
+                protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=description,
+                **destination,
+            )
+        )
 
 
-@dataclass(frozen=True)
-class FunctionInputs:
-    """What the functions need from the rest of the stack."""
+class LambdaFunctions(Construct):
+    """Every function of ``FUNCTIONS``, its code object, role, log group and security group, and the migration run."""
 
-    kms_key_arn: str
-    account_id: str
-    bucket_id: str
-    private_subnet_ids: list[str]
-    # The VPC module: its NAT gateways and private routes carry the functions' traffic to AWS APIs.
-    vpc: TerraformHclModule
-    network: LambdaNetworkAccess
-    database: TerraformHclModule
-    # The API's own database user's credentials: created empty here, filled by the migration (docs/decisions/0011).
-    app_secret: SecretsmanagerSecret
-    log_groups: dict[str, CloudwatchLogGroup]
-
-
-class Functions(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, inputs: FunctionInputs) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        kms_key_arn: str,
+        account_id: str,
+        bucket_id: str,
+        vpc: Vpc,
+        database: Aurora,
+        app_secret: SecretsmanagerSecret,
+    ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
-        self._inputs = inputs
+        self._kms_key_arn = kms_key_arn
+        self._account_id = account_id
+        self._vpc = vpc
+        self._database = database
+        # The API's own database user's credentials: created empty, filled by the migration (docs/decisions/0011).
+        self._app_secret = app_secret
+        naming = config.naming
+        # Created before any function exists, so Lambda never auto-creates an unencrypted, unexpiring group. In the
+        # stack's scope (their construct ids predate this construct, see the module docstring).
+        self.log_groups: dict[str, CloudwatchLogGroup] = {
+            spec.resource_type: encrypted_log_group(
+                scope,
+                f"log-group-{spec.resource_type}",
+                name=naming.log_group("lambda", spec.resource_type),
+                kms_key_arn=kms_key_arn,
+            )
+            for spec in FUNCTIONS
+        }
+        self.network = LambdaSecurityGroup(scope, "lambda-network", naming=naming, vpc_id=vpc.vpc_id)
+        self.network.allow_database(database.security_group_id)
+        database.allow_clients({"lambda": self.network.security_group.id})
+
         zip_path = lambda_zip_path()
         self._tls = database_tls_environment(zip_path)
         zip_asset = TerraformAsset(self, "shared-zip", path=str(zip_path), type=AssetType.FILE)
@@ -92,12 +159,12 @@ class Functions(Construct):
         self.code = S3Object(
             self,
             "code",
-            bucket=inputs.bucket_id,
+            bucket=bucket_id,
             key=f"lambda/{zip_asset.asset_hash}.zip",
             source=zip_asset.path,
             source_hash=Fn.filemd5(zip_asset.path),
             server_side_encryption="aws:kms",
-            kms_key_id=inputs.kms_key_arn,
+            kms_key_id=kms_key_arn,
         )
         self.code_hash = Fn.filebase64sha256(zip_asset.path)
         self.by_type = {spec.resource_type: self._function(spec) for spec in FUNCTIONS}
@@ -123,14 +190,14 @@ class Functions(Construct):
 
     @property
     def _master_secret_arn(self) -> str:
-        return self._inputs.database.get_string("cluster_master_user_secret_arn")
+        return self._database.master_user_secret_arn
 
     def _environment(self, spec: FunctionSpec) -> dict[str, str]:
         """The variables of CONTRACTS.md contract 1 (handlers/README.md): each function gets only what it uses."""
-        database = self._inputs.database
+        database = self._database
         common = {
-            "DB_WRITER_HOST": database.get_string("cluster_endpoint"),
-            "DB_PORT": Fn.tostring(database.get_number("cluster_port")),
+            "DB_WRITER_HOST": database.writer_endpoint,
+            "DB_PORT": Fn.tostring(database.port),
             "DB_NAME": DATABASE_NAME,
             **self._tls,
             "POWERTOOLS_SERVICE_NAME": spec.resource_type,
@@ -139,10 +206,10 @@ class Functions(Construct):
         if spec is TRADES_API:
             return {
                 # The API logs in as its own least-privilege user, never as the master user.
-                "DB_SECRET_ARN": self._inputs.app_secret.arn,
-                "DB_READER_HOST": database.get_string("cluster_reader_endpoint"),
+                "DB_SECRET_ARN": self._app_secret.arn,
+                "DB_READER_HOST": database.reader_endpoint,
                 **common,
-                "POWERTOOLS_METRICS_NAMESPACE": self._config.naming.name("trading"),
+                "POWERTOOLS_METRICS_NAMESPACE": trade_metrics_namespace(self._config.naming),
                 # Read by the Parameters and Secrets extension (and by the handler for the port).
                 "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(PARAMETERS_AND_SECRETS_EXTENSION_PORT),
                 "SECRETS_MANAGER_TTL": str(SECRETS_MANAGER_TTL_SECONDS),
@@ -150,13 +217,13 @@ class Functions(Construct):
         return {
             # The migration alone holds the master secret: it creates the API's user and stores its password.
             "DB_SECRET_ARN": self._master_secret_arn,
-            "DB_APP_SECRET_ARN": self._inputs.app_secret.arn,
+            "DB_APP_SECRET_ARN": self._app_secret.arn,
             **common,
         }
 
     def _secret_statements(self, spec: FunctionSpec) -> list[dict[str, object]]:
         """Least privilege on the database secrets and the key that encrypts them."""
-        app_secret, key = self._inputs.app_secret.arn, self._inputs.kms_key_arn
+        app_secret, key = self._app_secret.arn, self._kms_key_arn
         if spec is TRADES_API:
             return [
                 {"sid": "AppUserSecret", "actions": ["secretsmanager:GetSecretValue"], "resources": [app_secret]},
@@ -197,10 +264,9 @@ class Functions(Construct):
             ),
             tags={"Name": name},
         )
-        account = self._inputs.account_id
+        account = self._account_id
         network_interface_arns = [
-            f"arn:aws:ec2:{REGION}:{account}:{kind}/*"
-            for kind in ("network-interface", "subnet", "security-group")
+            f"arn:aws:ec2:{REGION}:{account}:{kind}/*" for kind in ("network-interface", "subnet", "security-group")
         ]
         # A policy document data source, not json.dumps: the references stay structured, which the HCL export of
         # cdktf needs (it cannot escape quotes around ${...} inside a JSON string).
@@ -246,8 +312,8 @@ class Functions(Construct):
         return role, policy
 
     def _function(self, spec: FunctionSpec) -> LambdaFunction:
-        inputs, naming = self._inputs, self._config.naming
-        log_group = inputs.log_groups[spec.resource_type]
+        naming = self._config.naming
+        log_group = self.log_groups[spec.resource_type]
         role, policy = self._role(spec, log_group)
         name = naming.name(spec.resource_type)
         return LambdaFunction(
@@ -264,11 +330,11 @@ class Functions(Construct):
             s3_bucket=self.code.bucket,
             s3_key=self.code.key,
             source_code_hash=self.code_hash,
-            kms_key_arn=inputs.kms_key_arn,
+            kms_key_arn=self._kms_key_arn,
             environment=LambdaFunctionEnvironment(variables=self._environment(spec)),
             vpc_config=LambdaFunctionVpcConfig(
-                subnet_ids=inputs.private_subnet_ids,
-                security_group_ids=[inputs.network.security_group.id],
+                subnet_ids=self._vpc.private_subnet_ids,
+                security_group_ids=[self.network.security_group.id],
             ),
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=log_group.name),
@@ -300,5 +366,5 @@ class Functions(Construct):
             triggers={"code": code_hash},
             # The function reaches Secrets Manager through the NAT routes (module.vpc) and the database and AWS APIs
             # through its egress rules; without these edges it works only because Aurora is slow to create.
-            depends_on=[self._inputs.database, self._inputs.vpc, *self._inputs.network.egress_rules],
+            depends_on=[self._database.module, self._vpc.module, *self.network.egress_rules],
         )

@@ -8,9 +8,9 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from python_stacks.aws.operations import alarm_arn_pattern
 from python_stacks.constants import KMS_ALIAS_BASE, REGION
-from python_stacks.naming import Naming
-from python_stacks.operations import alarm_arn_pattern
+from python_stacks.workspace import Naming
 
 # Services that encrypt with this key on behalf of principals of the account.
 SERVICES_VIA = tuple(f"{service}.{REGION}.amazonaws.com" for service in ("rds", "secretsmanager", "lambda", "s3"))

@@ -30,7 +30,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from python_stacks.constants import S3_EXPIRATION_DAYS
-from python_stacks.naming import Naming
+from python_stacks.workspace import Naming
 
 
 def artifacts_bucket_name(naming: Naming, account_id: str) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from cdktf import Fn, Op, Precondition, TerraformHclModule, TerraformResourceLifecycle
+from cdktf import Fn, Op, Precondition, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
 from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordAlias
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone
 from constructs import Construct
 
+from python_stacks.aws.api import Api
 from python_stacks.config import StackConfig
 
 
@@ -18,11 +19,11 @@ class Dns(Construct):
         self._preconditions: list[Precondition] = []
         if config.hosted_zone_id:
             # An existing, delegated zone (required on real AWS for the certificate's DNS validation to complete).
-            zone = DataAwsRoute53Zone(self, "zone", zone_id=config.hosted_zone_id)
-            self.zone_id = zone.zone_id
+            existing = DataAwsRoute53Zone(self, "zone", zone_id=config.hosted_zone_id)
+            self.zone_id = existing.zone_id
             # The API's name, its certificate's validation record and its alias must all live in that zone.
             # Built with Fn/Op, not as one string: cdktf's HCL export garbles strings holding both ${ and quotes.
-            zone_name = Fn.trimsuffix(zone.name, ".")
+            zone_name = Fn.trimsuffix(existing.name, ".")
             domain = config.api_domain_name
             self._preconditions.append(
                 Precondition(
@@ -37,7 +38,7 @@ class Dns(Construct):
             # The API host without its first label: api.dev.example.com is served from the zone dev.example.com.
             zone_name = config.api_domain_name.split(".", 1)[1]
             name = config.naming.name("zone")
-            zone = Route53Zone(
+            created = Route53Zone(
                 self,
                 "zone",
                 name=zone_name,
@@ -45,9 +46,9 @@ class Dns(Construct):
                 force_destroy=True,
                 tags={"Name": name},
             )
-            self.zone_id = zone.zone_id
+            self.zone_id = created.zone_id
 
-    def alias_api(self, api: TerraformHclModule) -> Route53Record:
+    def alias_api(self, api: Api) -> Route53Record:
         return Route53Record(
             self,
             "api-alias",
@@ -55,8 +56,8 @@ class Dns(Construct):
             name=self._config.api_domain_name,
             type="A",
             alias=Route53RecordAlias(
-                name=api.get_string("domain_regional_domain_name"),
-                zone_id=api.get_string("domain_regional_zone_id"),
+                name=api.regional_domain_name,
+                zone_id=api.regional_zone_id,
                 evaluate_target_health=False,
             ),
             lifecycle=TerraformResourceLifecycle(precondition=self._preconditions) if self._preconditions else None,

@@ -10,13 +10,13 @@ from __future__ import annotations
 from cdktf import TerraformOutput
 from constructs import Construct
 
-from python_stacks.base import TradingStackBase
+from python_stacks.aws.keys import PlatformKey
 from python_stacks.config import StackConfig
-from python_stacks.encryption import PlatformKey
-from python_stacks.stack_names import data_protection_stack_id
+from python_stacks.stacks.workspace_stack import WorkspaceStack
+from python_stacks.workspace import data_protection_stack_id
 
 
-class DataProtectionStack(TradingStackBase):
+class DataProtectionStack(WorkspaceStack):
     def __init__(self, scope: Construct, config: StackConfig) -> None:
         super().__init__(scope, data_protection_stack_id(config), config)
         key = PlatformKey(

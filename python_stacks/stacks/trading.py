@@ -7,23 +7,21 @@ from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdent
 from cdktf_cdktf_provider_aws.data_aws_kms_alias import DataAwsKmsAlias
 from constructs import Construct
 
-from python_stacks.api import rest_api
-from python_stacks.base import TradingStackBase
-from python_stacks.compute import FunctionInputs, Functions
+from python_stacks.aws.api import Api
+from python_stacks.aws.database import Aurora, app_user_secret
+from python_stacks.aws.dns import Dns
+from python_stacks.aws.keys import kms_alias_name
+from python_stacks.aws.lambda_functions import LambdaFunctions
+from python_stacks.aws.lambda_package import FUNCTIONS
+from python_stacks.aws.network import Vpc
+from python_stacks.aws.operations import Operations
+from python_stacks.aws.storage import ArtifactsBucket
 from python_stacks.config import StackConfig
-from python_stacks.database import app_user_secret, aurora_cluster
-from python_stacks.dns import Dns
-from python_stacks.encryption import kms_alias_name
-from python_stacks.functions import FUNCTIONS
-from python_stacks.log_groups import encrypted_log_group
-from python_stacks.modules import hcl_module
-from python_stacks.network_access import LambdaNetworkAccess
-from python_stacks.operations import Operations
-from python_stacks.stack_names import trading_stack_id
-from python_stacks.storage import ArtifactsBucket
+from python_stacks.stacks.workspace_stack import WorkspaceStack
+from python_stacks.workspace import trading_stack_id
 
 
-class TradingStack(TradingStackBase):
+class TradingStack(WorkspaceStack):
     def __init__(self, scope: Construct, config: StackConfig) -> None:
         super().__init__(scope, trading_stack_id(config), config)
         naming, network = config.naming, config.settings.network
@@ -48,59 +46,34 @@ class TradingStack(TradingStackBase):
             kms_key_arn=kms_key_arn,
             tls_only_policy=not config.target.concessions.omit_tls_only_bucket_policy,
         )
-        # Created before any function exists, so Lambda never auto-creates an unencrypted, unexpiring group.
-        function_log_groups = {
-            spec.resource_type: encrypted_log_group(
-                self,
-                f"log-group-{spec.resource_type}",
-                name=naming.log_group("lambda", spec.resource_type),
-                kms_key_arn=kms_key_arn,
-            )
-            for spec in FUNCTIONS
-        }
-        vpc = hcl_module(
+        vpc = Vpc(
             self,
             "vpc",
-            module="vpc",
-            variables={
-                "environment_suffix": naming.environment_suffix,
-                "cidr": vpc_cidr.as_string,
-                "azs": azs.as_list,
-                "public_subnets": public_subnets.as_list,
-                "private_subnets": private_subnets.as_list,
-                "single_nat_gateway": network.single_nat_gateway,
-                "kms_key_arn": kms_key_arn,
-            },
-        )
-        lambda_network = LambdaNetworkAccess(self, "lambda-network", naming=naming, vpc_id=vpc.get_string("vpc_id"))
-        database = aurora_cluster(
-            self,
-            config=config,
-            vpc=vpc,
+            environment_suffix=naming.environment_suffix,
+            cidr=vpc_cidr.as_string,
             azs=azs.as_list,
+            public_subnets=public_subnets.as_list,
+            private_subnets=private_subnets.as_list,
+            single_nat_gateway=network.single_nat_gateway,
             kms_key_arn=kms_key_arn,
-            client_security_group_id=lambda_network.security_group.id,
         )
-        lambda_network.allow_database(database.get_string("security_group_id"))
-        functions = Functions(
+        database = Aurora(self, "aurora", config=config, vpc=vpc, azs=azs.as_list, kms_key_arn=kms_key_arn)
+        # Each function with its code, role, log group and security group; the latter is let into the database.
+        functions = LambdaFunctions(
             self,
             "functions",
             config=config,
-            inputs=FunctionInputs(
-                kms_key_arn=kms_key_arn,
-                account_id=account_id,
-                bucket_id=artifacts.bucket.id,
-                private_subnet_ids=vpc.get_list("private_subnets"),
-                vpc=vpc,
-                network=lambda_network,
-                database=database,
-                app_secret=app_user_secret(self, naming=naming, kms_key_arn=kms_key_arn),
-                log_groups=function_log_groups,
-            ),
+            kms_key_arn=kms_key_arn,
+            account_id=account_id,
+            bucket_id=artifacts.bucket.id,
+            vpc=vpc,
+            database=database,
+            app_secret=app_user_secret(self, naming=naming, kms_key_arn=kms_key_arn),
         )
         dns = Dns(self, "dns", config=config)
-        api = rest_api(
+        api = Api(
             self,
+            "api",
             config=config,
             alias=functions.api_alias,
             kms_key_arn=kms_key_arn,
@@ -120,18 +93,18 @@ class TradingStack(TradingStackBase):
         )
 
         outputs = {
-            "api_invoke_url": (api.get_string("stage_invoke_url"), "Invoke URL of the API Gateway stage."),
-            "api_custom_domain_url": (api.get_string("custom_domain_url"), "URL of the API's custom domain."),
-            "db_writer_endpoint": (database.get_string("cluster_endpoint"), "Aurora writer (cluster) endpoint."),
-            "db_reader_endpoint": (database.get_string("cluster_reader_endpoint"), "Aurora reader endpoint."),
-            "db_port": (database.get_number("cluster_port"), "Aurora MySQL port."),
+            "api_invoke_url": (api.stage_invoke_url, "Invoke URL of the API Gateway stage."),
+            "api_custom_domain_url": (api.custom_domain_url, "URL of the API's custom domain."),
+            "db_writer_endpoint": (database.writer_endpoint, "Aurora writer (cluster) endpoint."),
+            "db_reader_endpoint": (database.reader_endpoint, "Aurora reader endpoint."),
+            "db_port": (database.port, "Aurora MySQL port."),
             "db_secret_arn": (
-                database.get_string("cluster_master_user_secret_arn"),
+                database.master_user_secret_arn,
                 "ARN of the RDS-managed master secret (no password is ever output).",
             ),
-            "db_cluster_identifier": (database.get_string("cluster_identifier"), "Aurora cluster identifier."),
+            "db_cluster_identifier": (database.cluster_identifier, "Aurora cluster identifier."),
             "db_final_snapshot_identifier": (
-                database.get_string("final_snapshot_identifier"),
+                database.final_snapshot_identifier,
                 "Final snapshot the cluster takes on destroy (only in workspaces that take one).",
             ),
             "function_names": (
@@ -139,9 +112,9 @@ class TradingStack(TradingStackBase):
                 "Names of the Lambda functions (all from the shared ZIP).",
             ),
             "lambda_code_key": (functions.code.key, "S3 key of the shared Lambda ZIP."),
-            "vpc_id": (vpc.get_string("vpc_id"), "ID of the VPC."),
-            "private_subnet_ids": (vpc.get("private_subnets"), "Private subnet IDs (Aurora and Lambda)."),
-            "public_subnet_ids": (vpc.get("public_subnets"), "Public subnet IDs (NAT gateways)."),
+            "vpc_id": (vpc.vpc_id, "ID of the VPC."),
+            "private_subnet_ids": (vpc.private_subnets, "Private subnet IDs (Aurora and Lambda)."),
+            "public_subnet_ids": (vpc.public_subnets, "Public subnet IDs (NAT gateways)."),
             "kms_key_arn": (kms_key_arn, "ARN of the platform KMS key."),
             "kms_key_alias": (key.name, "Alias of the platform KMS key."),
             "artifacts_bucket": (artifacts.bucket.bucket, "Name of the artifacts bucket."),
