@@ -6,7 +6,7 @@
 - Metrics, namespace ``AWS/ApiGateway``: ``Count``, ``4XXError``, ``5XXError`` (1 or 0 per request, so their
   Average is the error rate), ``Latency`` and ``IntegrationLatency`` (ms), with the dimensions ``ApiName`` and
   ``ApiName, Stage``, plus ``ApiName, Method, Resource, Stage`` when the method's settings enable detailed metrics
-  (``metrics_enabled``). So the platform's alarms and dashboards (python_stacks/operations.py) see local traffic.
+  (``metrics_enabled``). So the platform's alarms and dashboards (python_stacks/aws/operations.py) see local traffic.
 
 Both go to the emulator's own CloudWatch backends. Recording never changes or delays the answer beyond a few
 dictionary writes; a failure is logged and dropped.

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -41,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from python_stacks import exit_on_user_error
+from python_stacks import exit_on_user_error, fast_imports
 from python_stacks.project import CACHE_DIR, ROOT
 from python_stacks.workspace import WORKSPACES as _SETTINGS
 from tools import tf
@@ -64,7 +63,8 @@ class ExportError(RuntimeError):
 
 
 def synth_env(target: str, lambda_zip: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "TRADING_STOCK_IMPORTS", "TF_WORKSPACE")}
+    dropped = ("TRADING_STOCK_IMPORTS", "TF_WORKSPACE")
+    env = {k: v for k, v in fast_imports.child_environment().items() if k not in dropped}
     env["TRADING_LAMBDA_ZIP"] = str(lambda_zip)  # built for the target (tools/package.py zip_for)
     return shape_env(env, target)
 

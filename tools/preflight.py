@@ -120,7 +120,7 @@ def check_region(config: StackConfig, client: ClientFactory) -> Finding:
             "region",
             False,
             f"{', '.join(missing)} not available to this account in {config.settings.region}: the {config.workspace} "
-            "workspace places subnets there; choose available AZs in python_stacks/settings.py",
+            "workspace places subnets there; choose available AZs in python_stacks/workspace.py",
         )
     return Finding("region", True, f"{config.settings.region}, {', '.join(azs)} available")
 
@@ -175,7 +175,7 @@ def _function_reservation(lambda_: Any, name: str) -> int:
 
 
 def workspace_reservation(config: StackConfig) -> int:
-    """What the workspace reserves in total (python_stacks/compute.py reserves exactly this)."""
+    """What the workspace reserves in total (python_stacks/aws/lambda_functions.py reserves exactly this)."""
     return config.settings.compute.api_reserved_concurrency + MIGRATION_RESERVED_CONCURRENCY
 
 

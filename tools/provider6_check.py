@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from python_stacks import fast_imports
 from python_stacks.project import CACHE_DIR, ROOT
 from tools import sidevenv
 from tools.package import zip_for
@@ -119,7 +119,8 @@ class Use:
 
 
 def target_env(target: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_WORKSPACE", "NODE_OPTIONS", "TRADING_STOCK_IMPORTS")}
+    dropped = ("TF_WORKSPACE", "TRADING_STOCK_IMPORTS")
+    env = {k: v for k, v in fast_imports.child_environment().items() if k not in dropped}
     return shape_env(env, target)
 
 
@@ -223,7 +224,7 @@ print("SCHEMA " + json.dumps(out))
 
 def known_names(python: Path, types: Iterable[tuple[str, str]]) -> dict[str, set[str] | None]:
     keys = sorted(f"{kind}:{type_}" for kind, type_ in types)
-    env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "TRADING_STOCK_IMPORTS")}
+    env = {k: v for k, v in fast_imports.child_environment().items() if k != "TRADING_STOCK_IMPORTS"}
     result = subprocess.run(
         [str(python), "-c", SCHEMA_SCRIPT, *keys], cwd=ROOT, env=env, text=True, capture_output=True
     )

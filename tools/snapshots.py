@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from python_stacks.config import StackConfig
+from python_stacks.workspace import final_snapshot_prefix
 from tools.emulator import aws_client
 
 
@@ -16,14 +17,9 @@ def rds_client(config: StackConfig) -> Any:
     return boto3.client("rds", region_name=config.settings.region)
 
 
-def final_snapshot_prefix(config: StackConfig) -> str:
-    # Must match tf_modules/aurora: aurora-final-<suffix>-<YYYYMMDDhhmmss>.
-    return f"aurora-final-{config.naming.environment_suffix}-"
-
-
 def newest_final_snapshot(config: StackConfig) -> str | None:
     client = rds_client(config)
-    prefix = final_snapshot_prefix(config)
+    prefix = final_snapshot_prefix(config.naming)
     snapshots: list[dict[str, Any]] = []
     for page in client.get_paginator("describe_db_cluster_snapshots").paginate(SnapshotType="manual"):
         snapshots += [

@@ -71,7 +71,7 @@ def test_every_stack_of_every_workspace_is_exported_as_hcl(exported: Path) -> No
 def test_terraform_block_keeps_both_version_constraints(exported: Path) -> None:
     for name, path in stack_files(exported).items():
         text = path.read_text()
-        # >= 1.5 everywhere but the account stack, whose import block needs 1.7 (python_stacks/account_stack.py).
+        # >= 1.5 everywhere but the account stack, whose import block needs 1.7 (python_stacks/stacks/account.py).
         required = reference(exported, name.split("/", 1)[1])["terraform"]["required_version"]
         assert re.search(rf'^\s*required_version\s*=\s*"{re.escape(required)}"$', text, re.M), name
         assert re.search(r'^\s*version\s*=\s*">= 5\.32, < 7\.0"$', text, re.M), name
@@ -80,7 +80,7 @@ def test_terraform_block_keeps_both_version_constraints(exported: Path) -> None:
 
 @pytest.mark.parametrize("workspace", list(WORKSPACES))
 def test_workspace_guard_is_a_precondition_block(exported: Path, workspace: str) -> None:
-    # On a terraform_data resource (python_stacks/base.py): checked at plan and apply, not by validate.
+    # On a terraform_data resource (python_stacks/stacks/workspace_stack.py): checked at plan and apply, not by validate.
     for kind in ("data-protection", "trading"):
         resources = parse(stack_files(exported)[f"{workspace}/{kind}-{workspace}"])["resource"]
         (guard,) = [

@@ -1,4 +1,4 @@
-"""Real plans of every workspace, made once per session against a private emulator (tools/policy.py's procedure)."""
+"""Real plans of every workspace, made once per session against a private emulator (tools/policy/'s procedure)."""
 
 from __future__ import annotations
 

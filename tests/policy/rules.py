@@ -863,7 +863,7 @@ def composite_alarms_watch_only_this_workspace(stack: StackPlan) -> list[Violati
 
 # --- only the migration reads the master secret ----------------------------------------------------------------------
 
-MIGRATION_HANDLER = "handlers.migrate.handler"  # python_stacks/functions.py MIGRATE
+MIGRATION_HANDLER = "handlers.migrate.handler"  # python_stacks/aws/lambda_package.py MIGRATE
 # The RDS-managed master secret, as the stack refers to it (the aurora module's output).
 MASTER_SECRET_REFERENCE = re.compile(r"master_user_secret")
 _READS_SECRETS = ("secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue")

@@ -1,4 +1,4 @@
-"""The checkov side of the gate (tools/policy.py) without running checkov: the skip list is well-formed, a skip
+"""The checkov side of the gate (tools/policy/) without running checkov: the skip list is well-formed, a skip
 covers only what it names, and a skip that matches nothing fails the gate."""
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from python_stacks.project import CACHE_DIR, ROOT
+from python_stacks.workspace import WORKSPACES as SETTINGS
 
-WORKSPACES = ("dev", "staging", "prod")
+WORKSPACES = tuple(SETTINGS)
 SKIP_FILE = ROOT / "policy" / "checkov.yaml"
 PLANS_DIR = CACHE_DIR / "plans"
 WORK_DIR = CACHE_DIR / "policy"

@@ -104,7 +104,7 @@ def produce_plans(workspaces: Sequence[str], root: Path, endpoint: str, plans_di
         ]
 
     def account(directory: Path) -> list[StackPlanFiles]:
-        # The same configuration in every workspace (python_stacks/account_stack.py): one plan covers them all.
+        # The same configuration in every workspace (python_stacks/stacks/account.py): one plan covers them all.
         stack = StackRun(directory, "default", "[account]")
         stack.init()
         target = show(stack, plan(stack, "policy"), plans_dir / f"{directory.name}.json")
