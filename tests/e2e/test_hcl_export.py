@@ -80,7 +80,7 @@ def test_terraform_block_keeps_both_version_constraints(exported: Path) -> None:
 
 @pytest.mark.parametrize("workspace", list(WORKSPACES))
 def test_workspace_guard_is_a_precondition_block(exported: Path, workspace: str) -> None:
-    # On a terraform_data resource (python_stacks/stacks/workspace_stack.py): checked at plan and apply, not by validate.
+    # On a terraform_data resource (python_stacks/stacks/workspace_stack.py): checked at plan and apply only.
     for kind in ("data-protection", "trading"):
         resources = parse(stack_files(exported)[f"{workspace}/{kind}-{workspace}"])["resource"]
         (guard,) = [
