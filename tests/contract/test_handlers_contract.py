@@ -9,11 +9,14 @@ shared ZIP, in environment variables and here).
   ``MIGRATION_ENVIRONMENT``): every required variable is set, nothing is set that no one reads, and every
   deployed ``handler`` is a declared entry point. A third test keeps that declaration honest: it names exactly the
   variables ``handlers.config`` reads, and exactly the required ones are refused when missing.
+- Trade metrics: the dashboard graphs exactly the metrics the handler's EMF lines name (namespace from the variable
+  the stack sets, metric names, the ``service`` dimension), read from a line the handler really prints.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -269,3 +272,54 @@ def test_each_entry_point_exists(declared: Environment) -> None:
     }
     names |= {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     assert function in names, f"{declared.entry_point}: {source.relative_to(ROOT)} defines no {function}"
+
+
+# --- trade metrics -------------------------------------------------------------------------------------------------
+
+
+def emitted_metric(name: str, environment: Mapping[str, str], capsys: pytest.CaptureFixture[str]) -> list[Any]:
+    """The metric as the handler's EMF line names it, in the dashboard's line form: namespace, name, dimensions."""
+    import os
+
+    from handlers.observability import count, trade_metrics
+
+    saved = {key: os.environ.get(key) for key in environment}
+    os.environ.update(environment)
+    try:
+        capsys.readouterr()
+        count(trade_metrics(environment["POWERTOOLS_METRICS_NAMESPACE"]), name)
+        (line,) = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    document = json.loads(line)
+    (directive,) = document["_aws"]["CloudWatchMetrics"]
+    (dimensions,) = directive["Dimensions"]
+    assert [m["Name"] for m in directive["Metrics"]] == [name]
+    return [directive["Namespace"], name, *(part for key in dimensions for part in (key, document[key]))]
+
+
+@pytest.mark.parametrize("workspace", ["dev", "prod"])
+def test_the_dashboard_graphs_the_trade_metrics_the_handler_emits(
+    workspace: str, synth: Synthesized, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from handlers.observability import TRADE_CONFLICTS, TRADES_CREATED, TRADES_REPLAYED
+
+    trading = synth.trading(workspace)
+    (api_function,) = [
+        f for f in trading.resources("aws_lambda_function").values() if f["handler"] == API_ENVIRONMENT.entry_point
+    ]
+    environment = api_function["environment"]["variables"]
+    (dashboard,) = trading.resources("aws_cloudwatch_dashboard").values()
+    graphed = [
+        line[:-1]  # the last item is the line's display options
+        for widget in json.loads(dashboard["dashboard_body"])["widgets"]
+        for line in widget.get("properties", {}).get("metrics", [])
+        if line[0] == environment["POWERTOOLS_METRICS_NAMESPACE"]
+    ]
+    emitted = [emitted_metric(name, environment, capsys) for name in (TRADES_CREATED, TRADES_REPLAYED, TRADE_CONFLICTS)]
+    assert graphed, "the dashboard graphs the trade metrics of its own namespace"
+    assert {tuple(line) for line in graphed} == {tuple(line) for line in emitted}
