@@ -54,11 +54,6 @@ def emulator() -> Iterator[Emulator]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def project_root() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
 @pytest.fixture()
 def clean_env() -> dict[str, str]:
     """The process environment without the variables that select a deployment, nor those of an outer make (under
