@@ -194,16 +194,18 @@ class OperationsSettings:
     api_latency_p99_ms: int
     # Lambda, every function: unhandled errors (Sum per period) above this.
     lambda_errors_per_period: int
-    # Lambda p99 Duration above this share of the function's timeout.
-    lambda_duration_p99_of_timeout: float
-    # Lambda ConcurrentExecutions at or above this share of the function's reserved concurrency.
-    lambda_concurrency_of_reserved: float
     # Aurora, on the WRITER/READER role metrics (tf_modules/aurora alarms.tf).
     aurora_writer_cpu_percent: int
     aurora_connections_percent_of_max: int
-    aurora_freeable_memory_mib: int
-    aurora_free_local_storage_mib: int
     aurora_replica_lag_ms: int
+    # The same in every workspace today: how close to a hard limit (timeout, reserved concurrency, the instance
+    # class's memory and local storage) is too close does not depend on the workspace.
+    # Lambda p99 Duration above this share of the function's timeout.
+    lambda_duration_p99_of_timeout: float = 0.8
+    # Lambda ConcurrentExecutions at or above this share of the function's reserved concurrency.
+    lambda_concurrency_of_reserved: float = 0.8
+    aurora_freeable_memory_mib: int = 1024
+    aurora_free_local_storage_mib: int = 3072
     # Throttles are never normal: any throttled invocation (Sum per period) above this fires.
     lambda_throttles_per_period: int = 0
     period_s: int = 60
@@ -243,12 +245,8 @@ OPERATIONS: dict[str, OperationsSettings] = {
         api_4xx_rate=0.25,
         api_latency_p99_ms=3000,
         lambda_errors_per_period=5,
-        lambda_duration_p99_of_timeout=0.8,
-        lambda_concurrency_of_reserved=0.8,
         aurora_writer_cpu_percent=90,
         aurora_connections_percent_of_max=80,
-        aurora_freeable_memory_mib=1024,
-        aurora_free_local_storage_mib=3072,
         aurora_replica_lag_ms=2000,
     ),
     "staging": OperationsSettings(
@@ -256,12 +254,8 @@ OPERATIONS: dict[str, OperationsSettings] = {
         api_4xx_rate=0.15,
         api_latency_p99_ms=2000,
         lambda_errors_per_period=2,
-        lambda_duration_p99_of_timeout=0.8,
-        lambda_concurrency_of_reserved=0.8,
         aurora_writer_cpu_percent=80,
         aurora_connections_percent_of_max=80,
-        aurora_freeable_memory_mib=1024,
-        aurora_free_local_storage_mib=3072,
         aurora_replica_lag_ms=1000,
     ),
     # prod: one failed trade in a hundred, or a second at p99, is already a desk-visible problem.
@@ -270,12 +264,8 @@ OPERATIONS: dict[str, OperationsSettings] = {
         api_4xx_rate=0.10,
         api_latency_p99_ms=1000,
         lambda_errors_per_period=1,
-        lambda_duration_p99_of_timeout=0.8,
-        lambda_concurrency_of_reserved=0.8,
         aurora_writer_cpu_percent=75,
         aurora_connections_percent_of_max=75,
-        aurora_freeable_memory_mib=1024,
-        aurora_free_local_storage_mib=3072,
         aurora_replica_lag_ms=500,
     ),
 }

@@ -279,22 +279,14 @@ def test_each_entry_point_exists(declared: Environment) -> None:
 
 def emitted_metric(name: str, environment: Mapping[str, str], capsys: pytest.CaptureFixture[str]) -> list[Any]:
     """The metric as the handler's EMF line names it, in the dashboard's line form: namespace, name, dimensions."""
-    import os
-
     from handlers.observability import count, trade_metrics
 
-    saved = {key: os.environ.get(key) for key in environment}
-    os.environ.update(environment)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in environment.items():
+            patch.setenv(key, value)
         capsys.readouterr()
         count(trade_metrics(environment["POWERTOOLS_METRICS_NAMESPACE"]), name)
         (line,) = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     document = json.loads(line)
     (directive,) = document["_aws"]["CloudWatchMetrics"]
     (dimensions,) = directive["Dimensions"]
